@@ -1,0 +1,2 @@
+// zlib, for reading gzip-compressed IDX files.
+#include <zlib.h>

@@ -1,0 +1,249 @@
+import DigitLabEngine
+import Foundation
+
+/// A declarative experiment: the dataset, preprocessing, network, regularization, augmentation,
+/// optimizer and training settings of one run, read strictly from YAML (see `SpecSchema`).
+///
+/// A spec may `extends:` a base spec; its keys are laid over the base's. The paper's eight cases
+/// each extend `experiments/base.yaml` and set only the three knobs the paper varies.
+public struct ExperimentSpec: Sendable {
+    public var name: String
+    public var description: String?
+    public var paperCase: Int?
+    public var dataset: String
+    public var normalization: Normalization
+    public var architecture: Architecture
+    public var l2Factor: Double
+    public var l2Layers: [String]
+    public var augmentation: Augmentation
+    public var adam: Adam.Settings
+    public var batchSize: Int
+    public var epochs: Int
+    public var seed: Int
+    public var seeds: [Int]?
+    public var validationSplit: Double
+    public var limit: Int?
+    /// The merged tree every field was read from, for writing the resolved spec.
+    public let tree: SpecTree
+    /// The file the spec was loaded from.
+    public let file: String
+
+    /// Loads a spec file, following `extends:`, applying `overrides` (`key.path=value`, each
+    /// parsed as YAML and validated like the file), and checking every key.
+    public static func load(path: String, overrides: [String] = []) throws -> ExperimentSpec {
+        var tree = try loadWithBase(path: path, chain: [])
+        for assignment in overrides {
+            guard let eq = assignment.firstIndex(of: "="), eq != assignment.startIndex else {
+                throw SpecError(file: "--set", key: assignment, problem: "expected KEY=VALUE, for example optimizer.learning_rate=5e-4")
+            }
+            let key = String(assignment[..<eq]), text = String(assignment[assignment.index(after: eq)...])
+            guard SpecSchema.field(at: key) != nil, key != "extends" else {
+                let hint = SpecSchema.suggestion(for: key).map { "; did you mean \($0)?" } ?? "; `digitlab spec-keys` lists them"
+                throw SpecError(file: "--set", key: key, problem: "unknown key" + hint)
+            }
+            let value = try SpecTree.parse("v: " + text, file: "--set \(key)")["v"] ?? .scalar("", .init(file: "--set", line: nil))
+            tree = tree.setting(key.split(separator: ".").map(String.init), to: value)
+        }
+        return try ExperimentSpec(tree: tree, file: path)
+    }
+
+    private static func loadWithBase(path: String, chain: [String]) throws -> SpecTree {
+        let tree = try SpecTree.load(path: path)
+        guard case .map = tree else {
+            throw SpecError(file: path, line: tree.origin.line, key: "", problem: "a spec is a map of keys (name:, model:, training:, ...)")
+        }
+        guard let base = tree["extends"] else { return tree }
+        guard case let .scalar(relative, origin) = base else {
+            throw SpecError(file: path, line: base.origin.line, key: "extends", problem: "expected a file name")
+        }
+        let basePath = relative.hasPrefix("/") ? relative
+            : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(relative).path
+        guard !chain.contains(basePath), chain.count < 8 else {
+            throw SpecError(file: path, line: origin.line, key: "extends", problem: "specs extend each other in a cycle")
+        }
+        guard FileManager.default.fileExists(atPath: basePath) else {
+            throw SpecError(file: path, line: origin.line, key: "extends", problem: "base spec \(basePath) does not exist")
+        }
+        return try loadWithBase(path: basePath, chain: chain + [path]).removing("extends").merged(with: tree.removing("extends"))
+    }
+
+    /// Validates a merged tree against the schema and reads every field.
+    public init(tree: SpecTree, file: String) throws {
+        self.tree = tree
+        self.file = file
+        let leaves = tree.leaves()
+        var values: [String: SpecTree] = [:]
+        for (path, value) in leaves where path != "extends" {
+            guard SpecSchema.field(at: path) != nil else {
+                let file = value.origin.file, line = value.origin.line
+                if SpecSchema.fields.contains(where: { $0.path.hasPrefix(path + ".") }) {
+                    let keys = SpecSchema.fields.filter { $0.path.hasPrefix(path + ".") }.map { $0.path.dropFirst(path.count + 1) }
+                    throw SpecError(file: file, line: line, key: path, problem: "expected a map with keys " + keys.joined(separator: ", "))
+                }
+                let hint = SpecSchema.suggestion(for: path).map { "; did you mean \($0)?" } ?? ""
+                throw SpecError(file: file, line: line, key: path, problem: "unknown key" + hint)
+            }
+            values[path] = value
+        }
+        for field in SpecSchema.fields where field.required && values[field.path] == nil {
+            throw SpecError(file: file, key: field.path, problem: "missing; expected \(field.kind.expectation) (\(field.help))")
+        }
+        let reader = SpecReader(values: values)
+        name = try reader.string("name")!
+        description = try reader.string("description")
+        paperCase = try reader.int("paper_case")
+        dataset = try reader.string("dataset")!
+        normalization = Normalization(rawValue: try reader.string("preprocessing.normalization")!)!
+        architecture = Architecture(inputShape: [28, 28, 1],
+                                    convFilters: try reader.intList("model.conv_filters")!,
+                                    kernelSize: try reader.int("model.kernel_size")!,
+                                    poolSize: try reader.int("model.pool_size")!,
+                                    denseUnits: try reader.intList("model.dense_units")!)
+        l2Factor = try reader.double("regularization.l2_factor")!
+        l2Layers = try reader.stringList("regularization.l2_layers")!
+        augmentation = Augmentation(rotationRange: try reader.double("augmentation.rotation_range")!,
+                                    heightShiftRange: try reader.double("augmentation.height_shift_range")!,
+                                    widthShiftRange: try reader.double("augmentation.width_shift_range")!)
+        adam = Adam.Settings(learningRate: Float(try reader.double("optimizer.learning_rate")!),
+                             beta1: Float(try reader.double("optimizer.beta_1")!),
+                             beta2: Float(try reader.double("optimizer.beta_2")!),
+                             epsilon: Float(try reader.double("optimizer.epsilon")!))
+        batchSize = try reader.int("training.batch_size")!
+        epochs = try reader.int("training.epochs")!
+        seed = try reader.int("training.seed")!
+        seeds = try reader.intList("training.seeds")
+        validationSplit = try reader.double("training.validation_split")!
+        limit = try reader.int("training.limit")
+
+        if let problem = architecture.problem {
+            throw reader.error("model.conv_filters", problem)
+        }
+        if architecture.classes != 10 {
+            throw reader.error("model.dense_units", "the last dense layer must have 10 units, one per class; it has \(architecture.classes)")
+        }
+        let weighted = Model.layerNames(architecture).filter { $0.hasPrefix("conv") || $0.hasPrefix("dense") }
+        for layer in l2Layers where !weighted.contains(layer) {
+            throw reader.error("regularization.l2_layers", "\"\(layer)\" is not a layer with weights; expected some of \(weighted.joined(separator: ", "))")
+        }
+        if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
+            throw reader.error("name", "expected a plain name (no slashes, not starting with a dot)")
+        }
+    }
+
+    /// The training loop's settings for one seed.
+    public func trainingConfig(seed: Int? = nil) -> TrainingConfig {
+        var c = TrainingConfig()
+        c.architecture = architecture
+        c.normalization = normalization
+        c.l2Layers = l2Layers
+        c.l2Factor = Float(l2Factor)
+        c.adam = adam
+        c.batchSize = batchSize
+        c.epochs = epochs
+        c.seed = UInt64(seed ?? self.seed)
+        c.validationSplit = validationSplit
+        c.limit = limit
+        c.augmentation = augmentation
+        return c
+    }
+
+    /// The dataset's files.
+    public var datasetFiles: DatasetFiles { DatasetFiles.named(dataset)! }
+
+    /// The resolved spec as YAML: every key, in schema order, with the values in force.
+    public var resolvedYAML: String {
+        var lines = ["# resolved from \(file): every key in force for this run"]
+        var section = ""
+        for field in SpecSchema.fields where field.path != "extends" {
+            guard let value = tree.leaves().first(where: { $0.path == field.path })?.value else { continue }
+            let parts = field.path.split(separator: ".")
+            if parts.count == 2 {
+                if section != String(parts[0]) { section = String(parts[0]); lines.append("\(section):") }
+                lines.append("  \(parts[1]): \(Self.yaml(value))")
+            } else {
+                section = ""
+                lines.append("\(field.path): \(Self.yaml(value))")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func yaml(_ value: SpecTree) -> String {
+        switch value {
+        case let .scalar(s, _):
+            let plain = s.range(of: #"^[A-Za-z0-9_.+\-]+$"#, options: .regularExpression) != nil
+            return plain ? s : "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        case let .list(items, _): return "[" + items.map(yaml).joined(separator: ", ") + "]"
+        case .map: return "{}"
+        }
+    }
+}
+
+/// Typed access to validated spec values, with errors that point at the value's file and line.
+private struct SpecReader {
+    let values: [String: SpecTree]
+
+    func error(_ path: String, _ problem: String) -> SpecError {
+        let origin = values[path]?.origin
+        return SpecError(file: origin?.file ?? "spec", line: origin?.line, key: path, problem: problem)
+    }
+
+    private func expected(_ path: String) -> SpecError {
+        let kind = SpecSchema.field(at: path)!.kind
+        let got: String
+        switch values[path] {
+        case let .scalar(s, _)?: got = s.isEmpty ? "nothing" : "\"\(s)\""
+        case .list?: got = "a list"
+        case .map?: got = "a map"
+        case nil: got = "nothing"
+        }
+        return error(path, "expected \(kind.expectation), got \(got)")
+    }
+
+    private func scalar(_ path: String) throws -> String? {
+        guard let v = values[path] else { return nil }
+        guard case let .scalar(s, _) = v else { throw expected(path) }
+        return s
+    }
+
+    func string(_ path: String) throws -> String? {
+        guard let s = try scalar(path) else { return nil }
+        if case let .choice(options) = SpecSchema.field(at: path)!.kind, !options.contains(s) { throw expected(path) }
+        return s
+    }
+
+    func int(_ path: String) throws -> Int? {
+        guard let s = try scalar(path) else { return nil }
+        guard case let .int(range) = SpecSchema.field(at: path)!.kind, let v = Int(s.replacingOccurrences(of: "_", with: "")),
+              range.contains(v) else { throw expected(path) }
+        return v
+    }
+
+    func double(_ path: String) throws -> Double? {
+        guard let s = try scalar(path) else { return nil }
+        guard case let .double(range, openLow, openHigh) = SpecSchema.field(at: path)!.kind, let v = Double(s), v.isFinite,
+              range.contains(v), !(openLow && v == range.lowerBound), !(openHigh && v == range.upperBound) else {
+            throw expected(path)
+        }
+        return v
+    }
+
+    func intList(_ path: String) throws -> [Int]? {
+        guard let v = values[path] else { return nil }
+        guard case let .list(items, _) = v, case let .intList(range, count) = SpecSchema.field(at: path)!.kind,
+              count.contains(items.count) else { throw expected(path) }
+        return try items.map { item in
+            guard case let .scalar(s, _) = item, let n = Int(s), range.contains(n) else { throw expected(path) }
+            return n
+        }
+    }
+
+    func stringList(_ path: String) throws -> [String]? {
+        guard let v = values[path] else { return nil }
+        guard case let .list(items, _) = v else { throw expected(path) }
+        return try items.map { item in
+            guard case let .scalar(s, _) = item else { throw expected(path) }
+            return s
+        }
+    }
+}

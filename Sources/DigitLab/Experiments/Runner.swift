@@ -1,0 +1,116 @@
+import DigitLabEngine
+import Foundation
+
+/// What a run reports while it works; the command-line tool prints it.
+public protocol RunObserver: AnyObject {
+    func runStarted(_ run: RunPlan, resumedAt epoch: Int, trainCount: Int, validationCount: Int)
+    func batchFinished(_ progress: BatchProgress, of run: RunPlan)
+    func epochFinished(_ record: EpochRecord, of run: RunPlan)
+    func runFinished(_ summary: RunSummary, of run: RunPlan)
+}
+
+/// One spec at one seed, and where its results go.
+public struct RunPlan: Sendable {
+    public let spec: ExperimentSpec
+    public let seed: Int
+    /// `results/runs/NAME/seed-N`, or NAME with a suffix naming the overrides.
+    public let directory: String
+
+    public init(spec: ExperimentSpec, seed: Int, resultsDirectory: String, variant: String? = nil) {
+        self.spec = spec
+        self.seed = seed
+        let name = variant.map { "\(spec.name)+\($0)" } ?? spec.name
+        self.directory = "\(resultsDirectory)/runs/\(name)/seed-\(seed)"
+    }
+
+    public var historyPath: String { directory + "/history.csv" }
+    public var summaryPath: String { directory + "/summary.csv" }
+    public var specPath: String { directory + "/spec.yaml" }
+    public var modelPath: String { directory + "/model.safetensors" }
+    public var checkpointPath: String { directory + "/checkpoint.safetensors" }
+
+    /// The resolved spec with this plan's seed in force.
+    public var resolvedYAML: String {
+        spec.resolvedYAML.replacingOccurrences(of: "\n  seed: \(spec.seed)\n", with: "\n  seed: \(seed)\n")
+    }
+
+    /// True when this exact run (same resolved spec) has already finished.
+    public var isFinished: Bool {
+        guard let saved = try? String(contentsOfFile: specPath, encoding: .utf8), saved == resolvedYAML,
+              let summary = try? CSVTable.read(path: summaryPath), let row = summary.rows.first,
+              let status = summary.column("status") else { return false }
+        return row[status] == RunSummary.Status.finished.rawValue
+    }
+}
+
+/// Trains the runs of specs and writes their results: the resolved spec, `history.csv` after every
+/// epoch, a checkpoint to resume from, and at the end the final weights and a one-row `summary.csv`.
+/// Every file is written atomically.
+public final class Runner {
+    public let dataDirectory: String?
+    public weak var observer: RunObserver?
+    private var datasets: [String: Dataset] = [:]
+
+    public init(dataDirectory: String?, observer: RunObserver?) {
+        self.dataDirectory = dataDirectory
+        self.observer = observer
+    }
+
+    /// Loads (once) and returns the dataset a spec names.
+    public func dataset(for spec: ExperimentSpec) throws -> Dataset {
+        if let d = datasets[spec.dataset] { return d }
+        let files = spec.datasetFiles
+        // --data names MNIST's directory; other datasets have their own variable or location.
+        let explicit = files.name == "mnist" ? dataDirectory : nil
+        let d = try Dataset.load(files, directory: Dataset.resolveDirectory(explicit, files: files))
+        datasets[spec.dataset] = d
+        return d
+    }
+
+    /// Runs one plan. With `resume`, continues from its checkpoint when one exists for the same
+    /// resolved spec. A run that diverges is recorded with status `diverged` and reported by the
+    /// thrown error.
+    @discardableResult
+    public func run(_ plan: RunPlan, resume: Bool) throws -> RunSummary {
+        let spec = plan.spec
+        let data = try dataset(for: spec)
+        let trainer = Trainer(config: spec.trainingConfig(seed: plan.seed), train: data.train)
+        if resume, FileManager.default.fileExists(atPath: plan.checkpointPath) {
+            let (state, specYAML) = try Checkpoint.load(path: plan.checkpointPath)
+            if specYAML == plan.resolvedYAML { try trainer.restore(state) }
+        }
+        try AtomicFile.write(plan.resolvedYAML, to: plan.specPath)
+        try? FileManager.default.removeItem(atPath: plan.summaryPath)
+        observer?.runStarted(plan, resumedAt: trainer.completedEpochs, trainCount: trainer.trainSet.count,
+                             validationCount: trainer.validationSet?.count ?? 0)
+        var status = RunSummary.Status.finished
+        var failure: Error?
+        while trainer.completedEpochs < spec.epochs {
+            do {
+                let record = try trainer.trainEpoch { [weak self] in self?.observer?.batchFinished($0, of: plan) }
+                try AtomicFile.write(trainer.history.csv, to: plan.historyPath)
+                try Checkpoint.save(trainer.checkpointState(), specYAML: plan.resolvedYAML, to: plan.checkpointPath)
+                observer?.epochFinished(record, of: plan)
+            } catch let error as TrainingError {
+                status = .diverged
+                failure = error
+                break
+            }
+        }
+        let test = status == .finished ? trainer.evaluate(data.test) : nil
+        let summary = RunSummary(name: spec.name, paperCase: spec.paperCase, dataset: spec.dataset, seed: plan.seed,
+                                 history: trainer.history, status: status, test: test)
+        if status == .finished {
+            try Checkpoint.saveModel(trainer.model, metadata: [
+                "spec": plan.resolvedYAML, "epochs": String(trainer.completedEpochs),
+                "test_accuracy": summary.testAccuracy.map { fixed($0, 3) } ?? "",
+                "normalization": spec.normalization.rawValue, "dataset": spec.dataset,
+            ], to: plan.modelPath)
+        }
+        try AtomicFile.write(trainer.history.csv, to: plan.historyPath)
+        try AtomicFile.write(summary.csv, to: plan.summaryPath)
+        observer?.runFinished(summary, of: plan)
+        if let failure { throw failure }
+        return summary
+    }
+}

@@ -1,0 +1,190 @@
+import DigitLabEngine
+import Foundation
+
+/// Why training stopped early.
+public enum TrainingError: Error, CustomStringConvertible {
+    case diverged(epoch: Int, batch: Int, loss: Double)
+
+    public var description: String {
+        switch self {
+        case let .diverged(epoch, batch, loss):
+            return "training diverged: the loss became \(fixed(loss, 4)) at epoch \(epoch), batch \(batch); "
+                + "try a smaller learning rate"
+        }
+    }
+}
+
+/// Progress within an epoch, for a live progress bar.
+public struct BatchProgress: Sendable {
+    public var epoch: Int
+    public var batch: Int
+    public var batches: Int
+    public var loss: Double
+    public var accuracy: Double
+    public var elapsed: Double
+}
+
+/// Loss and accuracy of a model on a labelled set.
+public struct Evaluation: Sendable, Equatable {
+    public var loss: Double
+    public var accuracy: Double
+    public var count: Int
+}
+
+/// The training loop with Keras's semantics: shuffle every epoch from a seeded generator, batches
+/// of `batchSize`, Adam, and training figures averaged over the epoch as Keras's `History` reports
+/// them; validation on the held-out tail after each epoch.
+public final class Trainer {
+    public let config: TrainingConfig
+    public let model: Model
+    public let optimizer: Adam
+    public let trainSet: LabeledImages
+    public let validationSet: LabeledImages?
+    public private(set) var history = History()
+    /// Shuffling and augmentation draw from separate streams, saved in checkpoints.
+    public private(set) var shuffleRNG: Xoshiro256
+    public private(set) var augmentationRNG: Xoshiro256
+
+    private let assembler: BatchAssembler
+    private let labels: UnsafeMutablePointer<Int32>
+
+    /// Splits `train` into training and validation parts and builds a freshly initialised model.
+    public init(config: TrainingConfig, train: LabeledImages) {
+        self.config = config
+        var source = train
+        if let limit = config.limit { source = source.prefix(limit) }
+        // Keras: split_at = ceil(n · (1 - validation_split)); the tail is validation.
+        let splitAt = Int((Double(source.count) * (1 - config.validationSplit)).rounded(.up))
+        if config.validationSplit > 0 && splitAt < source.count {
+            trainSet = source.slice(0..<splitAt)
+            validationSet = source.slice(splitAt..<source.count)
+        } else {
+            trainSet = source
+            validationSet = nil
+        }
+        let l2 = Dictionary(uniqueKeysWithValues: config.l2Layers.map { ($0, config.l2Factor) })
+        model = Model(architecture: config.architecture, capacity: config.batchSize, l2: l2)
+        model.initialize(seed: config.seed)
+        optimizer = Adam(parameters: model.namedParameters.map(\.parameter), settings: config.adam)
+        shuffleRNG = Xoshiro256(seed: config.seed, stream: RandomStream.shuffle)
+        augmentationRNG = Xoshiro256(seed: config.seed, stream: RandomStream.augmentation)
+        assembler = BatchAssembler(set: trainSet, normalization: config.normalization,
+                                   augmentation: config.augmentation, capacity: config.batchSize)
+        labels = .allocate(capacity: config.batchSize)
+        labels.initialize(repeating: 0, count: config.batchSize)
+    }
+
+    deinit { labels.deallocate() }
+
+    /// Epochs completed so far.
+    public var completedEpochs: Int { history.epochs.count }
+
+    /// Trains one epoch and evaluates on the validation set; returns and records the epoch's figures.
+    public func trainEpoch(progress: ((BatchProgress) -> Void)? = nil) throws -> EpochRecord {
+        let epoch = completedEpochs + 1
+        let start = Date()
+        var order = Array(0..<trainSet.count)
+        shuffleRNG.shuffle(&order)
+        let batches = EpochBatches(count: order.count, batchSize: config.batchSize)
+        var lossSum = 0.0, correct = 0, seen = 0
+        for (b, range) in batches.enumerated() {
+            let n = range.count
+            assembler.fill(indices: order[range], input: model.input, labels: labels, rng: &augmentationRNG)
+            model.forward(batch: n)
+            let loss = model.dataLoss(labels: labels, batch: n) + model.regularizationLoss()
+            guard loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: b + 1, loss: loss) }
+            correct += model.head.correctCount(labels: labels, batch: n)
+            lossSum += loss * Double(n)
+            seen += n
+            model.backward(labels: labels, batch: n)
+            optimizer.update()
+            if let progress, b % 25 == 0 || b + 1 == batches.batchCount {
+                progress(BatchProgress(epoch: epoch, batch: b + 1, batches: batches.batchCount,
+                                       loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
+                                       elapsed: Date().timeIntervalSince(start)))
+            }
+        }
+        let validation = validationSet.map { evaluate($0) }
+        let record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(seen),
+                                 trainAccuracy: Double(correct) / Double(seen),
+                                 validationLoss: validation?.loss, validationAccuracy: validation?.accuracy,
+                                 seconds: Date().timeIntervalSince(start))
+        history.epochs.append(record)
+        return record
+    }
+
+    /// Mean loss (cross-entropy plus the L2 terms, as Keras's `evaluate` reports it) and accuracy
+    /// on `set`, preprocessed as the training data but never augmented.
+    public func evaluate(_ set: LabeledImages) -> Evaluation {
+        Trainer.evaluate(model: model, set: set, normalization: config.normalization)
+    }
+
+    /// Evaluates any model on a set, in batches of the model's capacity.
+    public static func evaluate(model: Model, set: LabeledImages, normalization: Normalization,
+                                predictions: UnsafeMutablePointer<Int32>? = nil) -> Evaluation {
+        let assembler = BatchAssembler(set: set, normalization: normalization, capacity: model.capacity)
+        let labels = UnsafeMutablePointer<Int32>.allocate(capacity: model.capacity)
+        defer { labels.deallocate() }
+        var rng = Xoshiro256(seed: 0)
+        var lossSum = 0.0, correct = 0
+        let order = Array(0..<set.count)
+        for range in EpochBatches(count: set.count, batchSize: model.capacity) {
+            let n = range.count
+            assembler.fill(indices: order[range], input: model.input, labels: labels, rng: &rng)
+            let probabilities = model.forward(batch: n)
+            lossSum += model.dataLoss(labels: labels, batch: n) * Double(n)
+            correct += model.head.correctCount(labels: labels, batch: n)
+            if let predictions {
+                for k in 0..<n { predictions[range.lowerBound + k] = Int32(argmax(probabilities.data + k * model.head.classes, model.head.classes)) }
+            }
+        }
+        let count = max(set.count, 1)
+        return Evaluation(loss: lossSum / Double(count) + model.regularizationLoss(),
+                          accuracy: Double(correct) / Double(count), count: set.count)
+    }
+
+    /// Restores the state saved by `checkpointState()`: weights, optimizer moments and step,
+    /// generators and history, so training continues exactly where it stopped.
+    public func restore(_ state: TrainerState) throws {
+        for (path, p) in model.namedParameters {
+            guard let w = state.weights[path], w.count == p.value.count else {
+                throw DataError("checkpoint", "weights for \(path) are missing or have the wrong size")
+            }
+            w.withUnsafeBufferPointer { p.value.data.update(from: $0.baseAddress!, count: w.count) }
+        }
+        for ((path, _), (m, v)) in zip(model.namedParameters, optimizer.moments) {
+            guard let sm = state.adamM[path], let sv = state.adamV[path], sm.count == m.count, sv.count == v.count else {
+                throw DataError("checkpoint", "optimizer moments for \(path) are missing or have the wrong size")
+            }
+            sm.withUnsafeBufferPointer { m.data.update(from: $0.baseAddress!, count: sm.count) }
+            sv.withUnsafeBufferPointer { v.data.update(from: $0.baseAddress!, count: sv.count) }
+        }
+        optimizer.restore(step: state.step)
+        shuffleRNG = Xoshiro256(state: state.shuffleRNG)
+        augmentationRNG = Xoshiro256(state: state.augmentationRNG)
+        history = state.history
+    }
+
+    /// Everything needed to resume after the last completed epoch.
+    public func checkpointState() -> TrainerState {
+        var weights: [String: [Float]] = [:], m: [String: [Float]] = [:], v: [String: [Float]] = [:]
+        for ((path, p), (pm, pv)) in zip(model.namedParameters, optimizer.moments) {
+            weights[path] = p.value.array
+            m[path] = pm.array
+            v[path] = pv.array
+        }
+        return TrainerState(weights: weights, adamM: m, adamV: v, step: optimizer.step,
+                            shuffleRNG: shuffleRNG.words, augmentationRNG: augmentationRNG.words, history: history)
+    }
+}
+
+/// A trainer's resumable state between epochs.
+public struct TrainerState: Sendable {
+    public var weights: [String: [Float]]
+    public var adamM: [String: [Float]]
+    public var adamV: [String: [Float]]
+    public var step: Int
+    public var shuffleRNG: [UInt64]
+    public var augmentationRNG: [UInt64]
+    public var history: History
+}

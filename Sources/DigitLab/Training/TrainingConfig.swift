@@ -1,0 +1,49 @@
+import DigitLabEngine
+
+/// Everything the training loop needs, independent of how it was specified.
+public struct TrainingConfig: Sendable, Equatable {
+    public var architecture = Architecture()
+    public var normalization = Normalization.kerasNormalize
+    /// Layers whose kernel and bias carry an L2 penalty, and its factor.
+    public var l2Layers: [String] = []
+    public var l2Factor: Float = 0.01
+    public var adam = Adam.Settings()
+    public var batchSize = 32
+    public var epochs = 20
+    public var seed: UInt64 = 0
+    /// Fraction of the training set (its last images, taken before shuffling) held out for validation.
+    public var validationSplit = 0.0
+    /// Train on only the first this many training images (before the validation split).
+    public var limit: Int?
+    /// Random geometric augmentation, drawn per image per epoch.
+    public var augmentation = Augmentation()
+
+    public init() {}
+}
+
+/// The random transforms of Keras's `ImageDataGenerator` that a spec can turn on.
+public struct Augmentation: Sendable, Equatable {
+    /// Rotation angle uniform in [-range, range] degrees (`rotation_range`).
+    public var rotationRange: Double = 0
+    /// Shifts as fractions of the height and width (`height_shift_range`, `width_shift_range`).
+    public var heightShiftRange: Double = 0
+    public var widthShiftRange: Double = 0
+
+    public init(rotationRange: Double = 0, heightShiftRange: Double = 0, widthShiftRange: Double = 0) {
+        self.rotationRange = rotationRange
+        self.heightShiftRange = heightShiftRange
+        self.widthShiftRange = widthShiftRange
+    }
+
+    public var isEnabled: Bool { rotationRange != 0 || heightShiftRange != 0 || widthShiftRange != 0 }
+
+    /// Draws one image's transform as Keras's `get_random_transform` does, in its order:
+    /// theta, then tx (rows, from the height range), then ty (columns, from the width range).
+    public func draw(height: Int, width: Int, using rng: inout Xoshiro256) -> AffineTransform {
+        var t = AffineTransform()
+        if rotationRange != 0 { t.theta = Double(rng.nextUnitDouble() * 2 - 1) * rotationRange }
+        if heightShiftRange != 0 { t.tx = (rng.nextUnitDouble() * 2 - 1) * heightShiftRange * Double(height) }
+        if widthShiftRange != 0 { t.ty = (rng.nextUnitDouble() * 2 - 1) * widthShiftRange * Double(width) }
+        return t
+    }
+}

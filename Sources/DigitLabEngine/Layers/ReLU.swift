@@ -1,0 +1,35 @@
+/// Rectified linear unit, `max(x, 0)`, as Keras's `Activation("relu")`. Its gradient at 0 is 0,
+/// as TensorFlow's is.
+public final class ReLU: Layer {
+    public let name: String
+    public let inputShape: [Int]
+    private let output: Tensor
+    private let gradInput: Tensor
+
+    public init(name: String, inputShape: [Int], capacity: Int) {
+        self.name = name
+        self.inputShape = inputShape
+        output = Tensor(shape: [capacity] + inputShape)
+        gradInput = Tensor(shape: [capacity] + inputShape)
+    }
+
+    public var outputShape: [Int] { inputShape }
+
+    public func forward(_ input: Tensor, batch: Int) -> Tensor {
+        let n = batch * output.sampleCount
+        let x = input.data, y = output.data
+        parallelChunks(n) { lo, hi in
+            for i in lo..<hi { y[i] = max(x[i], 0) }
+        }
+        return output
+    }
+
+    public func backward(_ gradOutput: Tensor, batch: Int) -> Tensor {
+        let n = batch * output.sampleCount
+        let y = output.data, g = gradOutput.data, dx = gradInput.data
+        parallelChunks(n) { lo, hi in
+            for i in lo..<hi { dx[i] = y[i] > 0 ? g[i] : 0 }
+        }
+        return gradInput
+    }
+}

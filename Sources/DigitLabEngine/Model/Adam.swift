@@ -1,0 +1,55 @@
+import Foundation
+
+/// Adam as Keras implements it: moments `m`, `v` updated in place, the bias correction folded
+/// into the step size, and epsilon added to `sqrt(v)` outside the correction:
+///
+///     alpha = lr · sqrt(1 - beta2^t) / (1 - beta1^t)
+///     m += (g - m)(1 - beta1);  v += (g² - v)(1 - beta2)
+///     w -= alpha · m / (sqrt(v) + epsilon)
+public final class Adam {
+    public struct Settings: Sendable, Equatable, Codable {
+        public var learningRate: Float = 1e-3
+        public var beta1: Float = 0.9
+        public var beta2: Float = 0.999
+        public var epsilon: Float = 1e-7
+        public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7) {
+            self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
+        }
+    }
+
+    public let settings: Settings
+    /// Steps taken so far (Keras's `iterations`).
+    public private(set) var step: Int = 0
+    private let parameters: [Parameter]
+    /// First and second moments, one pair per parameter, in the parameters' order.
+    public let moments: [(m: Tensor, v: Tensor)]
+
+    public init(parameters: [Parameter], settings: Settings = Settings()) {
+        self.settings = settings
+        self.parameters = parameters
+        self.moments = parameters.map { (Tensor(shape: $0.shape), Tensor(shape: $0.shape)) }
+    }
+
+    /// Applies one update from the parameters' current gradients.
+    public func update() {
+        step += 1
+        let t = Double(step)
+        let alpha = Float(Double(settings.learningRate) * (1 - pow(Double(settings.beta2), t)).squareRoot()
+                          / (1 - pow(Double(settings.beta1), t)))
+        let b1 = 1 - settings.beta1, b2 = 1 - settings.beta2, eps = settings.epsilon
+        for (p, (m, v)) in zip(parameters, moments) {
+            let w = p.value.data, g = p.gradient.data, md = m.data, vd = v.data
+            parallelChunks(p.value.count) { lo, hi in
+                for i in lo..<hi {
+                    let gi = g[i]
+                    md[i] += (gi - md[i]) * b1
+                    vd[i] += (gi * gi - vd[i]) * b2
+                    w[i] -= alpha * md[i] / (vd[i].squareRoot() + eps)
+                }
+            }
+        }
+    }
+
+    /// Restores the step count after loading saved moments (for resuming a run).
+    public func restore(step: Int) { self.step = step }
+}
