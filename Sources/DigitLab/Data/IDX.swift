@@ -3,6 +3,16 @@
 public struct IDXArray: Sendable {
     public let shape: [Int]
     public let bytes: [UInt8]
+    /// The header as it was read (magic number and dimensions), for checksums of the whole file.
+    public let header: [UInt8]
+
+    /// MD5 of the whole uncompressed file, header included: what MNIST's published checksums are of.
+    public var md5: String {
+        var md5 = MD5()
+        md5.update(header)
+        md5.update(bytes)
+        return md5.finalize()
+    }
 }
 
 /// Reader for the IDX format of MNIST and Fashion-MNIST: two zero bytes, a type code, the number of
@@ -52,7 +62,7 @@ public enum IDX {
         guard try source.atEnd() else {
             throw DataError(path, "has data beyond the \(elements) bytes its IDX header declares")
         }
-        return IDXArray(shape: shape, bytes: bytes)
+        return IDXArray(shape: shape, bytes: bytes, header: magic + sizes)
     }
 
     private static func hex(_ b: UInt8) -> String {

@@ -110,7 +110,7 @@ public struct Dataset: Sendable {
             let p = try path(entry.file)
             let array = try IDX.read(path: p, expectedDimensions: rank)
             if verify {
-                let digest = MD5.hex(array.bytes)
+                let digest = array.md5
                 guard digest == entry.md5 else {
                     throw DataError(p, "checksum mismatch: MD5 of the uncompressed data is \(digest), expected \(entry.md5) (a damaged or different file)")
                 }

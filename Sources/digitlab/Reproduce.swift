@@ -1,0 +1,86 @@
+import ArgumentParser
+import DigitLab
+import Foundation
+
+struct Reproduce: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train all eight of the paper's cases and write the summary tables.",
+        discussion: """
+            Runs experiments/case1.yaml ... case8.yaml for each seed, skipping runs that have \
+            already finished with the same resolved spec and resuming interrupted ones from their \
+            last completed epoch, then writes results/summary.csv and results/summary.md with the \
+            paper's figures beside ours.
+            """)
+
+    @Option(help: "Run every case for seeds 0..<N (default: each spec's seeds, else its seed).")
+    var seeds: Int?
+
+    @Option(help: ArgumentHelp("Directory of the case specs.", valueName: "dir"))
+    var experiments: String = "experiments"
+
+    @Option(help: "Only these cases (comma-separated numbers, e.g. 1,7).")
+    var cases: String?
+
+    @OptionGroup var data: DataOptions
+
+    func run() throws {
+        do {
+            var specs = try Reproduction.caseSpecs(experimentsDirectory: experiments)
+            if let cases {
+                let wanted = Set(cases.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+                specs = specs.filter { wanted.contains($0.paperCase ?? -1) }
+            }
+            let plans = specs.flatMap { spec in
+                Reproduction.seeds(for: spec, count: seeds).map { RunPlan(spec: spec, seed: $0, resultsDirectory: data.results) }
+            }
+            let pending = plans.filter { !$0.isFinished }
+            print("reproduce: \(plans.count) runs (\(specs.count) cases), \(plans.count - pending.count) already finished, \(pending.count) to train")
+            let runner = Runner(dataDirectory: data.directory, observer: nil)
+            var failures: [String] = []
+            for (i, plan) in pending.enumerated() {
+                runner.observer = ProgressPrinter(prefix: "[\(i + 1)/\(pending.count)] ")
+                do {
+                    try runner.run(plan, resume: true)
+                } catch let error as TrainingError {
+                    failures.append("\(plan.spec.name) seed \(plan.seed): \(error)")
+                }
+            }
+            let allSpecs = try Reproduction.caseSpecs(experimentsDirectory: experiments)
+            try Reproduction.writeSummary(specs: allSpecs, resultsDirectory: data.results,
+                                          paperResults: experiments + "/paper-results.csv")
+            print("wrote \(data.results)/summary.csv and \(data.results)/summary.md")
+            if !failures.isEmpty {
+                for f in failures { FileHandle.standardError.write(Data("error: \(f)\n".utf8)) }
+                throw ExitCode(1)
+            }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            fail(error)
+        }
+    }
+}
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rebuild the summary tables from existing runs, without training.")
+
+    @Option(help: ArgumentHelp("Directory of the case specs.", valueName: "dir"))
+    var experiments: String = "experiments"
+
+    @Option(name: .customLong("out"), help: ArgumentHelp("Results directory.", valueName: "dir"))
+    var results: String = "results"
+
+    func run() throws {
+        do {
+            let specs = try Reproduction.caseSpecs(experimentsDirectory: experiments)
+            let table = try Reproduction.writeSummary(specs: specs, resultsDirectory: results,
+                                                      paperResults: experiments + "/paper-results.csv")
+            let missing = table.rows.filter { $0.seeds.isEmpty }.map(\.name)
+            print("wrote \(results)/summary.csv and \(results)/summary.md"
+                  + (missing.isEmpty ? "" : "; no finished runs yet for " + missing.joined(separator: ", ")))
+        } catch {
+            fail(error)
+        }
+    }
+}
