@@ -17,7 +17,7 @@ struct DigitLabCommand: ParsableCommand {
               digitlab reproduce
               digitlab diff results/summary.csv other/summary.csv --tolerance 0.5
             """,
-        subcommands: [Run.self, Reproduce.self, Report.self, Diff.self, SpecKeys.self])
+        subcommands: [Run.self, Reproduce.self, Report.self, Diff.self, Bench.self, SpecKeys.self])
 }
 
 /// Options every training command shares.

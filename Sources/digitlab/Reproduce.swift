@@ -30,15 +30,19 @@ struct Reproduce: ParsableCommand {
                 let wanted = Set(cases.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
                 specs = specs.filter { wanted.contains($0.paperCase ?? -1) }
             }
-            let plans = specs.flatMap { spec in
+            // Seed-major order: every case's first seed before any case's second, so an
+            // interrupted reproduction still has a full table.
+            let perSpec = specs.map { spec in
                 Reproduction.seeds(for: spec, count: seeds).map { RunPlan(spec: spec, seed: $0, resultsDirectory: data.results) }
             }
+            let plans = (0..<(perSpec.map(\.count).max() ?? 0)).flatMap { i in perSpec.compactMap { i < $0.count ? $0[i] : nil } }
             let pending = plans.filter { !$0.isFinished }
-            print("reproduce: \(plans.count) runs (\(specs.count) cases), \(plans.count - pending.count) already finished, \(pending.count) to train")
+            say("reproduce: \(plans.count) runs (\(specs.count) cases), \(plans.count - pending.count) already finished, \(pending.count) to train")
             let runner = Runner(dataDirectory: data.directory, observer: nil)
             var failures: [String] = []
             for (i, plan) in pending.enumerated() {
-                runner.observer = ProgressPrinter(prefix: "[\(i + 1)/\(pending.count)] ")
+                let printer = ProgressPrinter(prefix: "[\(i + 1)/\(pending.count)] ")
+                runner.observer = printer
                 do {
                     try runner.run(plan, resume: true)
                 } catch let error as TrainingError {

@@ -54,6 +54,7 @@ public final class Runner {
     public init(dataDirectory: String?, observer: RunObserver?) {
         self.dataDirectory = dataDirectory
         self.observer = observer
+        EngineThreads.count = ProcessInfo.processInfo.activeProcessorCount
     }
 
     /// Loads (once) and returns the dataset a spec names.

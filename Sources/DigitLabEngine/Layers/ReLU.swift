@@ -16,20 +16,12 @@ public final class ReLU: Layer {
     public var outputShape: [Int] { inputShape }
 
     public func forward(_ input: Tensor, batch: Int) -> Tensor {
-        let n = batch * output.sampleCount
-        let x = input.data, y = output.data
-        parallelChunks(n) { lo, hi in
-            for i in lo..<hi { y[i] = max(x[i], 0) }
-        }
+        reluForward(input.data, output.data, count: batch * output.sampleCount)
         return output
     }
 
     public func backward(_ gradOutput: Tensor, batch: Int) -> Tensor {
-        let n = batch * output.sampleCount
-        let y = output.data, g = gradOutput.data, dx = gradInput.data
-        parallelChunks(n) { lo, hi in
-            for i in lo..<hi { dx[i] = y[i] > 0 ? g[i] : 0 }
-        }
+        reluBackward(output.data, gradOutput.data, gradInput.data, count: batch * output.sampleCount)
         return gradInput
     }
 }

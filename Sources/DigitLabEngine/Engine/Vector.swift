@@ -1,0 +1,37 @@
+/// Element-wise loops written with explicit 16-lane SIMD, because the compiler cannot prove the
+/// engine's raw buffers do not overlap and so will not vectorize the plain loops itself.
+public typealias Lanes = SIMD16<Float>
+
+@inline(__always)
+func load(_ p: UnsafePointer<Float>) -> Lanes { UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+
+@inline(__always)
+func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self) }
+
+/// Lane-wise maximum as compare-and-blend; the standard library's `pointwiseMax` is not lowered
+/// to a vector instruction.
+@inline(__always)
+func vmax(_ a: Lanes, _ b: Lanes) -> Lanes { a.replacing(with: b, where: b .> a) }
+
+/// `y = max(x, 0)` over `n` floats.
+public func reluForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+    parallelChunks(n) { lo, hi in
+        var i = lo
+        let zero = Lanes(repeating: 0)
+        while i + 16 <= hi { store(vmax(load(x + i), zero), y + i); i += 16 }
+        while i < hi { y[i] = max(x[i], 0); i += 1 }
+    }
+}
+
+/// `dx = y > 0 ? g : 0` over `n` floats, where `y` is the ReLU's output.
+public func reluBackward(_ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count n: Int) {
+    parallelChunks(n) { lo, hi in
+        var i = lo
+        let zero = Lanes(repeating: 0)
+        while i + 16 <= hi {
+            store(zero.replacing(with: load(g + i), where: load(y + i) .> zero), dx + i)
+            i += 16
+        }
+        while i < hi { dx[i] = y[i] > 0 ? g[i] : 0; i += 1 }
+    }
+}
