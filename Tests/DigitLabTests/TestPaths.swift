@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// Where tests find the package, the MNIST files and the built command-line tool.
+enum TestPaths {
+    /// The package's top directory.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// The MNIST directory: $DIGITLAB_DATA, else ../shared/data/mnist beside the checkout, else data/mnist.
+    static var mnist: String {
+        if let env = ProcessInfo.processInfo.environment["DIGITLAB_DATA"], !env.isEmpty { return env }
+        let shared = URL(fileURLWithPath: root).deletingLastPathComponent().appendingPathComponent("shared/data/mnist").path
+        if FileManager.default.fileExists(atPath: shared) { return shared }
+        return root + "/data/mnist"
+    }
+
+    /// The `digitlab` executable built beside the test bundle.
+    static var tool: String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [bundle, bundle.deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent("digitlab").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return root + "/.build/release/digitlab"
+    }
+
+    /// A new empty temporary directory.
+    static func temporaryDirectory(_ label: String) -> String {
+        let dir = NSTemporaryDirectory() + "digitlab-\(label)-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
+
+/// Runs the command-line tool; returns its exit status, standard output and standard error.
+func runTool(_ arguments: [String], environment: [String: String] = [:], in directory: String = TestPaths.root) throws
+    -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: TestPaths.tool)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
