@@ -18,6 +18,11 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE", providers: [.apt(["liblapacke-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        // libjpeg's error_exit must not return; Swift cannot longjmp, so this small C target runs
+        // decompression and compression under setjmp and returns errors as codes and messages.
+        .target(name: "CJPEGSafe", dependencies: ["CJPEG"], path: "Sources/CJPEGSafe"),
 
         // The numerical core: tensors, im2col, GEMM, layers, the model and its optimizer.
         // It knows nothing of files, specs or reports; its own target keeps it so.
@@ -26,7 +31,7 @@ let package = Package(
 
         // Data, preprocessing, the training loop, experiments and reports.
         .target(name: "DigitLab", dependencies: [
-            "DigitLabEngine", "CZlib", "CLAPACKE",
+            "DigitLabEngine", "CZlib", "CLAPACKE", "CPNG", "CJPEG", "CJPEGSafe",
             .product(name: "Yams", package: "Yams"),
         ]),
 

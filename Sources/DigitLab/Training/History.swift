@@ -38,6 +38,42 @@ public struct History: Sendable, Equatable, Codable {
         }
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// Reads back the text `csv` writes. Columns are found by name, so their order may differ;
+    /// empty validation cells are nil. `name` (usually the file's path) is used in errors.
+    public static func parse(csv text: String, name: String) throws -> History {
+        try History(table: CSVTable.parse(text, name: name), name: name)
+    }
+
+    /// Reads a `history.csv` file; see `parse(csv:name:)`.
+    public static func read(path: String) throws -> History {
+        try History(table: CSVTable.read(path: path), name: path)
+    }
+
+    private init(table: CSVTable, name: String) throws {
+        func column(_ c: String) throws -> Int {
+            guard let i = table.column(c) else { throw DataError(name, "no \(c) column; expected the header \(History.csvHeader)") }
+            return i
+        }
+        let epoch = try column("epoch"), trainLoss = try column("train_loss"), trainAccuracy = try column("train_accuracy")
+        let validationLoss = try column("val_loss"), validationAccuracy = try column("val_accuracy"), seconds = try column("seconds")
+        var records: [EpochRecord] = []
+        for (i, row) in table.rows.enumerated() {
+            // Line numbers count the header as line 1, as an editor shows them.
+            func number(_ c: Int) throws -> Double {
+                guard let x = Double(row[c]) else {
+                    throw DataError(name, "line \(i + 2): \(table.header[c]) is \"\(row[c])\", not a number")
+                }
+                return x
+            }
+            func optional(_ c: Int) throws -> Double? { row[c].isEmpty ? nil : try number(c) }
+            guard let e = Int(row[epoch]) else { throw DataError(name, "line \(i + 2): epoch is \"\(row[epoch])\", not a whole number") }
+            records.append(EpochRecord(epoch: e, trainLoss: try number(trainLoss), trainAccuracy: try number(trainAccuracy),
+                                       validationLoss: try optional(validationLoss),
+                                       validationAccuracy: try optional(validationAccuracy), seconds: try number(seconds)))
+        }
+        self.init(epochs: records)
+    }
 }
 
 /// `x` with `digits` decimals, the way reports print every figure.

@@ -1,0 +1,109 @@
+# DigitLab: reproduce the JETIR 2021 handwritten-digit CNN study in Swift.
+#
+#   make reproduce     set up, build, check the data, train the paper's eight cases, write the tables
+#   make test          set up, build, run the test suite and the smoke run's golden diff
+#
+# MNIST is read from $(DIGITLAB_DATA) (default data/mnist); `make data` downloads it there.
+
+SHELL := /bin/bash
+DIGITLAB_DATA ?= data/mnist
+export DIGITLAB_DATA
+SEEDS ?=
+CASE ?= 1
+SWIFT ?= swift
+BIN := .build/release/digitlab
+
+# Debian packages the build needs: OpenBLAS (CBLAS), LAPACKE, zlib, libpng, libjpeg, pkg-config.
+PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev pkg-config
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Public mirrors of the four MNIST files; the checksums of their uncompressed contents are checked.
+MIRRORS := https://ossci-datasets.s3.amazonaws.com/mnist https://storage.googleapis.com/cvdf-datasets/mnist
+MNIST_FILES := train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte
+MD5_train-images-idx3-ubyte := 6bbc9ace898e44ae57da46a324031adb
+MD5_train-labels-idx1-ubyte := a25bea736e30d166cdddb491f175f624
+MD5_t10k-images-idx3-ubyte := 2646ac647ad5339dbf082846283269ea
+MD5_t10k-labels-idx1-ubyte := 27ae3e4e09519cfbb04c329615203637
+
+.PHONY: all setup build test reproduce report case data data-check bench smoke-check clean help
+
+all: build
+
+help:
+	@echo "make reproduce   train all eight cases (SEEDS=N for seeds 0..N-1) and write results/summary.*"
+	@echo "make test        run the test suite and the smoke run's golden diff"
+	@echo "make case CASE=N train one case"
+	@echo "make report      rebuild tables and plots from existing runs"
+	@echo "make bench       measure speed (see results/bench/)"
+	@echo "make data        download MNIST into data/mnist"
+	@echo "make setup       install the Debian packages the build needs"
+	@echo "MNIST is read from DIGITLAB_DATA (now: $(DIGITLAB_DATA))"
+
+setup:
+	@command -v $(SWIFT) >/dev/null || { echo "error: swift not found; install Swift 6 from swift.org and put it on PATH" >&2; exit 1; }
+	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: setup
+	$(SWIFT) build -c release
+
+# Downloads MNIST into data/mnist (needs network), checking each file's MD5.
+data:
+	@mkdir -p data/mnist
+	@for f in $(MNIST_FILES); do \
+	  if [ -f data/mnist/$$f.gz ] && [ "$$(gzip -dc data/mnist/$$f.gz | md5sum | cut -d' ' -f1)" = "$(MD5_$$f)" ]; then continue; fi; \
+	  ok=; for m in $(MIRRORS); do \
+	    if curl -fsSL --retry 2 -o data/mnist/$$f.gz.part $$m/$$f.gz 2>/dev/null; then ok=1; break; fi; \
+	  done; \
+	  if [ -z "$$ok" ]; then \
+	    rm -f data/mnist/$$f.gz.part; \
+	    echo "error: could not download $$f.gz from any mirror ($(MIRRORS))." >&2; \
+	    echo "If you have a copy of MNIST, point the harness at it instead: make reproduce DIGITLAB_DATA=/path/to/mnist" >&2; \
+	    echo "(on the project's machines: DIGITLAB_DATA=../shared/data/mnist)" >&2; \
+	    exit 1; \
+	  fi; \
+	done
+	@for f in $(MNIST_FILES); do \
+	  [ -f data/mnist/$$f.gz.part ] || continue; \
+	  sum=$$(gzip -dc data/mnist/$$f.gz.part | md5sum | cut -d' ' -f1); \
+	  [ "$$sum" = "$(MD5_$$f)" ] || { echo "error: $$f.gz downloaded with MD5 $$sum, expected $(MD5_$$f)" >&2; rm -f data/mnist/$$f.gz.part; exit 1; }; \
+	  mv data/mnist/$$f.gz.part data/mnist/$$f.gz; \
+	done
+	@echo "MNIST is in data/mnist (checksums verified)"
+
+# Makes sure MNIST is where DIGITLAB_DATA says; downloads it only to the default location.
+data-check:
+	@if [ ! -f "$(DIGITLAB_DATA)/train-images-idx3-ubyte.gz" ] && [ ! -f "$(DIGITLAB_DATA)/train-images-idx3-ubyte" ]; then \
+	  if [ "$(DIGITLAB_DATA)" = "data/mnist" ]; then $(MAKE) --no-print-directory data; \
+	  else echo "error: no MNIST files in DIGITLAB_DATA=$(DIGITLAB_DATA)" >&2; exit 1; fi; \
+	fi
+
+reproduce: build data-check
+	$(BIN) reproduce $(if $(SEEDS),--seeds $(SEEDS))
+
+report: build
+	$(BIN) report
+
+case: build data-check
+	$(BIN) run experiments/case$(CASE).yaml
+
+# The README's test command: the whole suite (Keras reference, gradient checks, readers, specs,
+# training, the CLI), then the smoke run diffed against its golden summary.
+test: build data-check
+	$(SWIFT) test -c release
+	$(MAKE) --no-print-directory smoke-check
+
+smoke-check:
+	@rm -rf .build/smoke && mkdir -p .build/smoke
+	$(BIN) run experiments/smoke.yaml --out .build/smoke
+	$(BIN) diff results/golden/smoke-summary.csv .build/smoke/runs/smoke/seed-0/summary.csv \
+	  --tolerance 1 --columns min_train_acc max_train_acc test_acc
+
+bench: build data-check
+	$(BIN) bench
+
+clean:
+	rm -rf .build
