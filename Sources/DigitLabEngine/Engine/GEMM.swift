@@ -3,8 +3,11 @@ import CBLAS
 /// Row-major single-precision matrix product through OpenBLAS:
 /// `C[m×n] = alpha · op(A) · op(B) + beta · C`, where `op` transposes when asked.
 ///
-/// Every dense and convolution pass in the engine is one call of this function, so the whole
-/// engine's speed is OpenBLAS's speed on these shapes.
+/// Every dense and convolution pass in the engine is one call of this function. With more than one
+/// engine thread, the product is split into one block of rows (or columns) per thread, each a
+/// single-threaded `cblas_sgemm`, run on the same threads as the engine's other loops: OpenBLAS's
+/// own threads would spin-wait between calls and compete for the cores with that other work. The
+/// split depends only on the shape and the thread count, so results are deterministic.
 @inline(__always)
 public func gemm(transA: Bool = false, transB: Bool = false,
                  m: Int, n: Int, k: Int,
@@ -13,11 +16,35 @@ public func gemm(transA: Bool = false, transB: Bool = false,
                  b: UnsafePointer<Float>, ldb: Int,
                  beta: Float = 0,
                  c: UnsafeMutablePointer<Float>, ldc: Int) {
-    cblas_sgemm(CblasRowMajor,
-                transA ? CblasTrans : CblasNoTrans,
-                transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha,
-                a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    let parts = EngineThreads.count
+    // Below about a megaflop the split costs more than it saves.
+    if parts == 1 || m * n * k < 1 << 19 || (m < 32 && n < 32) {
+        sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        return
+    }
+    if m >= n {
+        // Blocks of rows of C and of op(A), aligned to 16 rows for the kernels.
+        parallelFor(parts) { t in
+            let lo = (m * t / parts) & ~15, hi = t == parts - 1 ? m : (m * (t + 1) / parts) & ~15
+            guard hi > lo else { return }
+            sgemm(transA, transB, hi - lo, n, k, alpha, transA ? a + lo : a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc)
+        }
+    } else {
+        // Blocks of columns of C and of op(B).
+        parallelFor(parts) { t in
+            let lo = (n * t / parts) & ~15, hi = t == parts - 1 ? n : (n * (t + 1) / parts) & ~15
+            guard hi > lo else { return }
+            sgemm(transA, transB, m, hi - lo, k, alpha, a, lda, transB ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc)
+        }
+    }
+}
+
+@inline(__always)
+private func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                   _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                   _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
 /// Facts about the BLAS library the engine runs on, for benchmark headers and run records.
@@ -28,7 +55,7 @@ public enum BLASRuntime {
         return String(cString: name)
     }
 
-    /// The number of threads OpenBLAS uses for a large GEMM.
+    /// The number of threads OpenBLAS uses for one call.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
     /// Sets OpenBLAS's thread count.

@@ -1,13 +1,19 @@
+import Foundation
 import Dispatch
 
-/// How many worker threads the engine's own loops (im2col, col2im, pooling, element-wise work)
-/// spread over. One by default; the trainer raises it to the core count.
+/// How many threads the engine spreads its work over: its own loops (im2col, col2im, pooling,
+/// element-wise work) and its matrix products, which `gemm` splits into single-threaded OpenBLAS
+/// calls, one per thread. One by default; runs raise it to the core count.
 public enum EngineThreads {
     nonisolated(unsafe) private static var _count = 1
-    /// The number of chunks `parallelFor` splits its range into.
+    /// The number of chunks `parallelFor` splits its range into. Setting it above one makes
+    /// OpenBLAS single-threaded, since the engine then does the splitting itself.
     public static var count: Int {
         get { _count }
-        set { _count = max(1, newValue) }
+        set {
+            _count = max(1, newValue)
+            BLASRuntime.setThreads(_count > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount)
+        }
     }
 }
 
