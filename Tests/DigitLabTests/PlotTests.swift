@@ -31,28 +31,34 @@ struct PlotTests {
     func accuracyMeans() throws {
         let svg = try SVG(ReproductionPlots.historyChart(caseName: "case1", histories: Self.histories, quantity: .accuracy))
         #expect(svg.root.all("polyline").count == 2)
-        #expect(svg.seriesTitles == ["Training, seed range", "Training, mean", "Validation, seed range", "Validation, mean"])
+        #expect(svg.seriesTitles == ["Training", "Training", "Validation", "Validation"])
+        // A mean line and its band share one legend entry.
+        #expect(svg.root.all { $0.attributes["class"] == "legend-entry" }.map { $0.child("text")?.text } == ["Training", "Validation"])
         #expect(svg.xTicks.map(\.label) == ["1", "2", "3"])
         // Accuracy runs to 100 at the top and starts at a round value at or below the lowest seed (90).
         #expect(svg.yTicks.last?.value == 100)
         #expect(try #require(svg.yTicks.first?.value) <= 90)
+        // Higher values sit higher up (smaller y), evenly: every tick lies on the scale the
+        // first and last define, which the checks below read positions from.
+        #expect(zip(svg.yTicks, svg.yTicks.dropFirst()).allSatisfy { $0.value < $1.value && $0.position > $1.position })
+        for t in svg.yTicks { #expect(abs(svg.y(t.value) - t.position) < 0.03) }
 
-        let training = try svg.points(ofSeries: "Training, mean")
-        let validation = try svg.points(ofSeries: "Validation, mean")
+        let training = try svg.points(ofSeries: "Training", kind: "line")
+        let validation = try svg.points(ofSeries: "Validation", kind: "line")
         for (i, (t, v)) in zip([92.0, 96, 98], [96.0, 97.5, 98.5]).enumerated() {
             let x = svg.x(Double(i + 1))
             #expect(abs(training[i].x - x) < 0.03 && abs(training[i].y - svg.y(t)) < 0.03, "training epoch \(i + 1)")
             #expect(abs(validation[i].x - x) < 0.03 && abs(validation[i].y - svg.y(v)) < 0.03, "validation epoch \(i + 1)")
         }
         // One marker per epoch on each mean line.
-        #expect(svg.series("Training, mean")?.all("circle").count == 3)
+        #expect(svg.series("Training", kind: "line")?.all("circle").count == 3)
     }
 
     @Test("the shaded band runs along the highest seed and back along the lowest")
     func bandSpansMinToMax() throws {
         let svg = try SVG(ReproductionPlots.historyChart(caseName: "case1", histories: Self.histories, quantity: .accuracy))
         #expect(svg.root.all("polygon").count == 2)
-        let band = try svg.points(ofSeries: "Training, seed range")
+        let band = try svg.points(ofSeries: "Training", kind: "band")
         let highs = [94.0, 97, 99], lows = [90.0, 95, 97]
         let expected = (0..<3).map { (svg.x(Double($0 + 1)), svg.y(highs[$0])) }
             + (0..<3).reversed().map { (svg.x(Double($0 + 1)), svg.y(lows[$0])) }
@@ -66,7 +72,8 @@ struct PlotTests {
                                                          quantity: .accuracy))
         #expect(svg.root.all("polyline").count == 1)
         #expect(svg.root.all("polygon").count == 1)
-        #expect(!svg.text.contains("Validation"))
+        #expect(svg.seriesTitles == ["Training", "Training"])
+        #expect(svg.root.all { $0.attributes["class"] == "subtitle" }.contains { $0.text.contains("No validation figures") })
     }
 
     @Test("the loss chart starts at zero and plots the mean loss")
@@ -74,9 +81,9 @@ struct PlotTests {
         let svg = try SVG(ReproductionPlots.historyChart(caseName: "case1", histories: Self.histories, quantity: .loss))
         #expect(svg.yTicks.first?.value == 0)
         #expect(try #require(svg.yTicks.last?.value) >= 0.4)
-        let training = try svg.points(ofSeries: "Training, mean")
+        let training = try svg.points(ofSeries: "Training", kind: "line")
         for (i, mean) in [0.30, 0.10, 0.05].enumerated() { #expect(abs(training[i].y - svg.y(mean)) < 0.03) }
-        let validation = try svg.points(ofSeries: "Validation, mean")
+        let validation = try svg.points(ofSeries: "Validation", kind: "line")
         #expect(abs(validation[0].y - svg.y(0.15)) < 0.03)
     }
 
@@ -85,7 +92,7 @@ struct PlotTests {
         let svg = try SVG(ReproductionPlots.historyChart(caseName: "case1", histories: [Self.histories[0]], quantity: .accuracy))
         #expect(svg.root.all("polygon").isEmpty)
         #expect(svg.seriesTitles == ["Training", "Validation"])
-        let training = try svg.points(ofSeries: "Training")
+        let training = try svg.points(ofSeries: "Training", kind: "line")
         #expect(abs(training[1].y - svg.y(95)) < 0.03)
     }
 
@@ -188,7 +195,7 @@ struct PlotTests {
 
         // caseA's band is seeds 0-2 only: its lowest point is 90 %, not the excluded runs' 10 %.
         let accuracy = try SVG(String(contentsOfFile: plots + "caseA-accuracy.svg", encoding: .utf8))
-        let band = try accuracy.points(ofSeries: "Training, seed range")
+        let band = try accuracy.points(ofSeries: "Training", kind: "band")
         #expect(abs((band.map(\.y).max() ?? 0) - accuracy.y(90)) < 0.03)
         #expect(try #require(accuracy.yTicks.first?.value) > 50)
 
@@ -308,11 +315,16 @@ struct SVG {
         root.all { $0.name == "g" && ($0.attributes["class"] ?? "").split(separator: " ").contains("series") }
     }
 
-    func series(_ title: String) -> SVGNode? { seriesGroups.first { $0.child("title")?.text == title } }
+    /// The first series labelled `title`, of the kind (line, band, points, bars) given.
+    func series(_ title: String, kind: String? = nil) -> SVGNode? {
+        seriesGroups.first { g in
+            g.child("title")?.text == title && kind.map { (g.attributes["class"] ?? "").split(separator: " ").contains(Substring($0)) } ?? true
+        }
+    }
 
     /// The vertices of a series' polyline or polygon.
-    func points(ofSeries title: String) throws -> [(x: Double, y: Double)] {
-        let g = try #require(series(title), "no series \(title)")
+    func points(ofSeries title: String, kind: String) throws -> [(x: Double, y: Double)] {
+        let g = try #require(series(title, kind: kind), "no \(kind) series \(title)")
         let shape = try #require(g.children.first { $0.name == "polyline" || $0.name == "polygon" })
         return (shape.attributes["points"] ?? "").split(separator: " ").map { pair in
             let xy = pair.split(separator: ",").map { Double($0) ?? .nan }

@@ -17,12 +17,13 @@ public enum ReproductionPlots {
         let seeds = histories.filter { !$0.epochs.isEmpty }.count
         var chart = SVGChart(title: "\(caseName): \(quantity == .accuracy ? "accuracy" : "loss") by epoch",
                              xLabel: "Epoch", yLabel: quantity == .accuracy ? "Accuracy (%)" : "Loss")
-        let spreadNote = seeds > 1 ? "Mean of \(seeds) seeds; shaded from the lowest to the highest seed"
-                                   : seeds == 1 ? "1 seed" : "No runs"
+        let spreadNote = seeds > 1 ? "Lines: mean of \(seeds) seeds; shaded: from the lowest to the highest seed."
+                                   : seeds == 1 ? "One seed." : "No runs."
         // Keras reports training figures as running means over the epoch's batches, and the
         // training loss carries the L2 penalty; both make training look worse than validation early on.
-        chart.subtitle = spreadNote + ". Training: running mean over each epoch"
-            + (quantity == .accuracy ? "." : ", with any L2 penalty.")
+        chart.subtitle = spreadNote + "\n" + (quantity == .accuracy
+            ? "Training accuracy: the running mean over each epoch, as Keras reports it."
+            : "Training loss: the running mean over each epoch, as Keras reports it, including any L2 penalty.")
 
         let scale = quantity == .accuracy ? 100.0 : 1.0
         let series: [(name: String, color: String, value: (EpochRecord) -> Double?)] = quantity == .accuracy
@@ -31,14 +32,19 @@ public enum ReproductionPlots {
         var lowest = Double.infinity, highest = -Double.infinity, lastEpoch = 1
         for s in series {
             let epochs = perEpoch(histories) { s.value($0).map { $0 * scale } }
-            guard !epochs.isEmpty else { continue }  // no validation recorded: no validation series
+            guard !epochs.isEmpty else {
+                // Cases trained from an augmenting generator have no validation split; say so
+                // rather than leave the reader looking for a missing line.
+                if seeds > 0 { chart.subtitle! += "\nNo \(s.name.lowercased()) figures were recorded for this case." }
+                continue
+            }
             let x = epochs.map { Double($0.epoch) }
             if seeds > 1 {
-                chart.addBand(label: "\(s.name), seed range", x: x, lower: epochs.map(\.spread.min),
+                chart.addBand(label: s.name, x: x, lower: epochs.map(\.spread.min),
                               upper: epochs.map(\.spread.max), color: s.color)
             }
             // Markers on every epoch while they stay apart; beyond that they only clutter the line.
-            chart.addLine(label: seeds > 1 ? "\(s.name), mean" : s.name, x: x, y: epochs.map(\.spread.mean),
+            chart.addLine(label: s.name, x: x, y: epochs.map(\.spread.mean),
                           color: s.color, marker: epochs.count <= 40 ? .circle : nil)
             lowest = min(lowest, epochs.map(\.spread.min).min()!)
             highest = max(highest, epochs.map(\.spread.max).max()!)

@@ -6,7 +6,8 @@ import Foundation
 /// band goes in before the line it surrounds.
 ///
 /// Each axis's domain is the data's extent widened to round ticks, unless `xDomain`/`yDomain`
-/// fix it. The legend sits above the plot area rather than inside it, so it never hides data.
+/// fix it. The legend sits above the plot area rather than inside it, so it never hides data;
+/// series given the same label share one legend entry.
 /// Output is plain text with no external references (no fonts, scripts or stylesheets), so it
 /// renders the same in a browser, an image viewer or a Markdown preview.
 ///
@@ -27,7 +28,8 @@ public struct SVGChart: Sendable {
     }
 
     public var title: String
-    /// A smaller line under the title, for what the reader needs to read the chart right.
+    /// Smaller lines under the title (separated by newlines), for what the reader needs to read
+    /// the chart right.
     public var subtitle: String?
     public var xLabel: String
     public var yLabel: String
@@ -220,19 +222,27 @@ public struct SVGChart: Sendable {
         let right = 24.0, bottom = xLabel.isEmpty ? 30.0 : 50.0
         let plotWidth = max(width - left - right, 10)
 
-        // The legend: entries flow left to right above the plot, wrapping onto new rows.
-        let labelled = series.filter { $0.label != nil }
-        var legendRows: [[(series: Series, x: Double)]] = []
+        // The legend: one entry per label, in order of first use, its swatches overlaid (a mean
+        // line over the band around it reads as one thing). Entries flow left to right above the
+        // plot, wrapping onto new rows.
+        var labels: [String] = [], members: [String: [Series]] = [:]
+        for s in series {
+            guard let label = s.label else { continue }
+            if members[label] == nil { labels.append(label) }
+            members[label, default: []].append(s)
+        }
+        var legendRows: [[(label: String, x: Double)]] = []
         var cursor = 0.0
-        for s in labelled {
-            let w = 26 + Self.textWidth(s.label!, size: legendFont)
+        for label in labels {
+            let w = 26 + Self.textWidth(label, size: legendFont)
             if legendRows.isEmpty || (cursor > 0 && cursor + w > plotWidth) {
                 legendRows.append([]); cursor = 0
             }
-            legendRows[legendRows.count - 1].append((s, cursor))
-            cursor += w + 20
+            legendRows[legendRows.count - 1].append((label, cursor))
+            cursor += w + 24
         }
-        let legendTop = subtitle == nil ? 44.0 : 62.0, rowHeight = 18.0
+        let subtitleLines = subtitle.map { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) } ?? []
+        let legendTop = 44.0 + 17 * Double(subtitleLines.count), rowHeight = 18.0
         let top = legendTop + Double(legendRows.count) * rowHeight + (legendRows.isEmpty ? 0 : 8)
         let plotHeight = max(height - top - bottom, 10)
         let plotRight = left + plotWidth, plotBottom = top + plotHeight
@@ -250,8 +260,8 @@ public struct SVGChart: Sendable {
                    + "width=\"\(n(plotWidth + 12))\" height=\"\(n(plotHeight + 12))\"/></clipPath></defs>")
         out.append("<rect class=\"background\" x=\"0\" y=\"0\" width=\"\(n(width))\" height=\"\(n(height))\" fill=\"#ffffff\"/>")
         out.append("<text class=\"chart-title\" x=\"\(n(left))\" y=\"26\" font-size=\"16\" font-weight=\"bold\" fill=\"\(Self.ink)\">\(e(title))</text>")
-        if let subtitle {
-            out.append("<text class=\"subtitle\" x=\"\(n(left))\" y=\"46\" fill=\"\(Self.muted)\">\(e(subtitle))</text>")
+        for (i, line) in subtitleLines.enumerated() {
+            out.append("<text class=\"subtitle\" x=\"\(n(left))\" y=\"\(n(46 + 17 * Double(i)))\" fill=\"\(Self.muted)\">\(e(line))</text>")
         }
 
         // Grid and tick labels first, so the data is drawn over them.
@@ -336,9 +346,9 @@ public struct SVGChart: Sendable {
             out.append("<g class=\"legend\" font-size=\"\(n(legendFont))\" fill=\"\(Self.ink)\">")
             for (row, entries) in legendRows.enumerated() {
                 let y = legendTop + Double(row) * rowHeight
-                for (s, offset) in entries {
-                    out.append("<g class=\"legend-entry\">" + Self.swatch(s, x: left + offset, y: y)
-                               + "<text x=\"\(n(left + offset + 26))\" y=\"\(n(y + 4))\">\(e(s.label!))</text></g>")
+                for (label, offset) in entries {
+                    out.append("<g class=\"legend-entry\">" + members[label]!.map { Self.swatch($0, x: left + offset, y: y) }.joined()
+                               + "<text x=\"\(n(left + offset + 26))\" y=\"\(n(y + 4))\">\(e(label))</text></g>")
                 }
             }
             out.append("</g>")
