@@ -5,22 +5,98 @@ import Foundation
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure the engine: per-layer times, GEMM rates, epoch time against the GEMM floor.")
+        abstract: "Measure speed: GEMM rates, per-layer times, epoch times against the GEMM floor, inference, memory.",
+        discussion: """
+            Everything is measured in one sitting, so compare the figures as ratios. Training epochs \
+            of cases 1 and 7 on the full data run as child processes (`digitlab run ... --epochs N`), \
+            which also gives a training run's peak resident memory. Writes results/bench/bench.md \
+            and bench.csv. Takes a few minutes; keep the machine otherwise idle.
+            """)
 
-    @Option(help: "Training steps to time per layer.")
-    var steps: Int = 50
+    @Option(help: "Training epochs timed per case (the median is reported).")
+    var epochs: Int = 3
+
+    @Option(help: "Repeats of each GEMM and layer measurement.")
+    var repeats: Int = 30
+
+    @Option(help: "Comma-separated case specs to time.")
+    var cases: String = "experiments/case1.yaml,experiments/case7.yaml"
+
+    @OptionGroup var data: DataOptions
 
     func run() throws {
-        EngineThreads.count = ProcessInfo.processInfo.activeProcessorCount
-        print("OpenBLAS core: \(BLASRuntime.coreName), threads \(BLASRuntime.threads); engine threads \(EngineThreads.count)")
-        let model = Model(architecture: Architecture(), capacity: 32, l2: ["conv1": 0.01])
-        model.initialize(seed: 0)
-        let timing = LayerTiming.measure(model: model, batch: 32, steps: steps)
-        var totalF = 0.0, totalB = 0.0
-        for r in timing.rows {
-            totalF += r.forwardSeconds; totalB += r.backwardSeconds
-            print(String(format: "%-10@ fwd %8.3f ms  bwd %8.3f ms", r.layer as NSString, r.forwardSeconds * 1e3, r.backwardSeconds * 1e3))
+        do {
+            try measure()
+        } catch {
+            fail(error)
         }
-        print(String(format: "total      fwd %8.3f ms  bwd %8.3f ms  per batch of 32", totalF * 1e3, totalB * 1e3))
+    }
+
+    func measure() throws {
+        EngineThreads.count = ProcessInfo.processInfo.activeProcessorCount
+        say("bench: \(EngineBenchmark.cpuModel()), OpenBLAS \(BLASRuntime.coreName), \(EngineThreads.count) engine threads")
+        let large = GEMMRate.measure("large sgemm", m: 2048, n: 2048, k: 2048, repeats: 5)
+        EngineThreads.count = 1
+        BLASRuntime.setThreads(ProcessInfo.processInfo.activeProcessorCount)
+        let largeBLAS = GEMMRate.measure("large sgemm, OpenBLAS threads", m: 2048, n: 2048, k: 2048, repeats: 5)
+        EngineThreads.count = ProcessInfo.processInfo.activeProcessorCount
+        say("  large sgemm: \(fixed(large.gflops, 1)) GFLOP/s split by the engine, \(fixed(largeBLAS.gflops, 1)) with OpenBLAS's threads")
+
+        let spec = try ExperimentSpec.load(path: "experiments/case7.yaml")
+        let model = Model(architecture: spec.architecture, capacity: 32, l2: ["conv1": 0.01])
+        model.initialize(seed: 0)
+        let conv = GEMMRate.convolutionShapes(model, batch: 32).map {
+            GEMMRate.measure($0.label, m: $0.m, n: $0.n, k: $0.k, transA: $0.transA, transB: $0.transB, repeats: repeats)
+        }
+        let layers = LayerTiming.measure(model: model, batch: 32, steps: repeats)
+        say("  convolution GEMMs and layers measured")
+
+        // Inference on the test set, in batches of 128.
+        let runner = Runner(dataDirectory: data.directory, observer: nil)
+        let dataset = try runner.dataset(for: spec)
+        let inference = Model(architecture: spec.architecture, capacity: 128)
+        inference.copyWeights(from: model)
+        var inferenceTimes: [Double] = []
+        for _ in 0..<3 {
+            let t0 = Date()
+            _ = Trainer.evaluate(model: inference, set: dataset.test, normalization: spec.normalization)
+            inferenceTimes.append(Date().timeIntervalSince(t0))
+        }
+        let rate = Double(dataset.test.count) / (median(inferenceTimes) ?? .nan)
+        say("  inference: \(fixed(rate, 0)) images/s")
+
+        var timings: [EngineBenchmark.EpochTiming] = []
+        let flops = trainingFLOPsPerImage(model)
+        // Case 7 first: the children's peak memory is a maximum over all children so far.
+        for path in cases.split(separator: ",").map(String.init).reversed() {
+            let caseSpec = try ExperimentSpec.load(path: path)
+            let out = NSTemporaryDirectory() + "digitlab-bench-\(getpid())"
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+            process.arguments = ["run", path, "--epochs", String(epochs), "--out", out] + (data.directory.map { ["--data", $0] } ?? [])
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw DataError(path, "the timed training run failed") }
+            let history = try CSVTable.read(path: "\(out)/runs/\(caseSpec.name)+epochs=\(epochs)/seed-0/history.csv")
+            let seconds = history.rows.compactMap { Double($0[history.column("seconds")!]) }
+            let trainImages = Int((Double(dataset.train.count) * (1 - caseSpec.validationSplit)).rounded(.up))
+            let validationImages = dataset.train.count - trainImages
+            timings.append(.init(spec: caseSpec.name, images: trainImages, secondsPerEpoch: seconds,
+                                 peakResidentMB: EngineBenchmark.childrenPeakResidentMB(),
+                                 flopsPerEpoch: flops.training * Double(trainImages) + flops.forward * Double(validationImages)))
+            say("  \(caseSpec.name): \(seconds.map { fixed($0, 2) }.joined(separator: ", ")) s per epoch")
+        }
+        let formatter = ISO8601DateFormatter()
+        let report = EngineBenchmark(cpu: EngineBenchmark.cpuModel(), coreName: BLASRuntime.coreName,
+                                     coreTypeFromEnvironment: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
+                                     engineThreads: EngineThreads.count, date: formatter.string(from: Date()),
+                                     largeGEMM: large, largeGEMMOpenBLASThreads: largeBLAS, convolutionGEMMs: conv,
+                                     layers: layers, epochs: timings.reversed(), inferenceImagesPerSecond: rate,
+                                     inferenceFLOPsPerImage: flops.forward)
+        try AtomicFile.write(report.markdown, to: data.results + "/bench/bench.md")
+        print(report.markdown)
+        say("wrote \(data.results)/bench/bench.md")
     }
 }

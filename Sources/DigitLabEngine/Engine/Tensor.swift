@@ -1,3 +1,5 @@
+import Foundation
+
 /// A float32 buffer with a shape, allocated once and reused: the engine's only storage type.
 ///
 /// Shapes are NHWC for images (`[batch, height, width, channels]`) and `[batch, features]` for
@@ -10,16 +12,32 @@ public final class Tensor: @unchecked Sendable {
     public let count: Int
     /// The storage, zero-initialised, 64-byte aligned for the GEMM kernels.
     public let data: UnsafeMutablePointer<Float>
+    /// Bytes mapped for a large tensor, or 0 for a small one from the allocator.
+    private let mappedBytes: Int
+
+    /// Tensors from this size up are mapped from the kernel, page by page on first touch.
+    private static let mapThreshold = 1 << 16
 
     /// Allocates a zero-filled tensor of the given shape.
+    ///
+    /// Large tensors are anonymous memory maps: zero without being written, and resident only
+    /// once touched, so a buffer a model never uses (say, gradients in an inference-only model)
+    /// costs no memory.
     public init(shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.count = shape.reduce(1, *)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride,
-                                                   alignment: 64)
-        self.data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        self.data.initialize(repeating: 0, count: max(count, 1))
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        if bytes >= Tensor.mapThreshold,
+           let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
+            mappedBytes = bytes
+            data = p.bindMemory(to: Float.self, capacity: max(count, 1))
+        } else {
+            mappedBytes = 0
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+            data.initialize(repeating: 0, count: max(count, 1))
+        }
     }
 
     /// Allocates a tensor holding a copy of `values`.
@@ -29,7 +47,9 @@ public final class Tensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
-    deinit { data.deallocate() }
+    deinit {
+        if mappedBytes > 0 { munmap(data, mappedBytes) } else { data.deallocate() }
+    }
 
     /// Floats per sample: the product of all dimensions but the first.
     public var sampleCount: Int { shape.dropFirst().reduce(1, *) }

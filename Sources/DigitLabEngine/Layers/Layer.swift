@@ -34,11 +34,12 @@ public protocol Layer: AnyObject {
     func forward(_ input: Tensor, batch: Int) -> Tensor
     /// Back-propagates `gradOutput`; returns the gradient with respect to the last forward's input.
     func backward(_ gradOutput: Tensor, batch: Int) -> Tensor
+    /// FLOPs of one sample's forward pass (two per multiply-add); zero for layers without a
+    /// matrix product.
+    var forwardFLOPs: Int { get }
 }
 
 public extension Layer {
     var parameters: [Parameter] { [] }
-    /// Multiply-add count of one sample's forward pass, times two (FLOPs); zero for layers
-    /// without a matrix product.
     var forwardFLOPs: Int { 0 }
 }

@@ -1,0 +1,96 @@
+import DigitLabEngine
+import Foundation
+
+/// What `digitlab bench` measures, in one sitting so the figures can be compared as ratios: the
+/// rate of a large sgemm (the machine's ceiling), the convolution products at batch 32, each
+/// layer's forward and backward time, full-data training epochs of cases 1 and 7 (run as child
+/// processes, which also gives their peak resident memory), and test-set inference.
+public struct EngineBenchmark: Sendable {
+    public struct EpochTiming: Sendable {
+        public var spec: String
+        public var images: Int
+        public var secondsPerEpoch: [Double]
+        public var peakResidentMB: Double
+        public var flopsPerEpoch: Double
+        public var median: Double { DigitLab.median(secondsPerEpoch) ?? .nan }
+
+        public init(spec: String, images: Int, secondsPerEpoch: [Double], peakResidentMB: Double, flopsPerEpoch: Double) {
+            self.spec = spec; self.images = images; self.secondsPerEpoch = secondsPerEpoch
+            self.peakResidentMB = peakResidentMB; self.flopsPerEpoch = flopsPerEpoch
+        }
+    }
+
+    public var cpu: String
+    public var coreName: String
+    public var coreTypeFromEnvironment: String?
+    public var engineThreads: Int
+    public var date: String
+    public var largeGEMM: GEMMRate
+    public var largeGEMMOpenBLASThreads: GEMMRate
+    public var convolutionGEMMs: [GEMMRate]
+    public var layers: LayerTiming
+    public var epochs: [EpochTiming]
+    public var inferenceImagesPerSecond: Double
+    public var inferenceFLOPsPerImage: Double
+
+    public init(cpu: String, coreName: String, coreTypeFromEnvironment: String?, engineThreads: Int, date: String,
+                largeGEMM: GEMMRate, largeGEMMOpenBLASThreads: GEMMRate, convolutionGEMMs: [GEMMRate],
+                layers: LayerTiming, epochs: [EpochTiming], inferenceImagesPerSecond: Double, inferenceFLOPsPerImage: Double) {
+        self.cpu = cpu; self.coreName = coreName; self.coreTypeFromEnvironment = coreTypeFromEnvironment
+        self.engineThreads = engineThreads; self.date = date; self.largeGEMM = largeGEMM
+        self.largeGEMMOpenBLASThreads = largeGEMMOpenBLASThreads; self.convolutionGEMMs = convolutionGEMMs
+        self.layers = layers; self.epochs = epochs; self.inferenceImagesPerSecond = inferenceImagesPerSecond
+        self.inferenceFLOPsPerImage = inferenceFLOPsPerImage
+    }
+
+    /// The best large-sgemm rate measured: the ceiling every floor is computed from.
+    public var peakGFLOPS: Double { max(largeGEMM.gflops, largeGEMMOpenBLASThreads.gflops) }
+
+    /// The convolution products together, as one rate.
+    public var convolutionGFLOPS: Double {
+        convolutionGEMMs.reduce(0) { $0 + $1.flops } / convolutionGEMMs.reduce(0) { $0 + $1.seconds } / 1e9
+    }
+
+    public static func cpuModel() -> String {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let line = info.split(separator: "\n").first { $0.hasPrefix("model name") }
+        return line.map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+    }
+
+    /// Peak resident memory of this process's finished children, in MB.
+    public static func childrenPeakResidentMB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+
+    /// The report as Markdown: a header naming the machine, then one table.
+    public var markdown: String {
+        var lines = ["# DigitLab benchmark", "",
+                     "- date: \(date)",
+                     "- CPU: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores",
+                     "- OpenBLAS core type: \(coreName)" + (coreTypeFromEnvironment.map { " (OPENBLAS_CORETYPE=\($0) set by the environment)" } ?? ""),
+                     "- engine threads: \(engineThreads) (each GEMM split into \(engineThreads) single-threaded OpenBLAS calls)",
+                     "", "| measure | value | against the ceiling |", "| --- | --- | --- |"]
+        lines.append("| large sgemm 2048³, engine split | \(fixed(largeGEMM.gflops, 1)) GFLOP/s | |")
+        lines.append("| large sgemm 2048³, OpenBLAS threads | \(fixed(largeGEMMOpenBLASThreads.gflops, 1)) GFLOP/s | ceiling: \(fixed(peakGFLOPS, 1)) GFLOP/s |")
+        for g in convolutionGEMMs {
+            lines.append("| \(g.label) (\(g.m)×\(g.n)×\(g.k)) | \(fixed(g.gflops, 1)) GFLOP/s | \(fixed(100 * g.gflops / peakGFLOPS, 0))% |")
+        }
+        lines.append("| convolution GEMMs together, batch 32 | \(fixed(convolutionGFLOPS, 1)) GFLOP/s | \(fixed(100 * convolutionGFLOPS / peakGFLOPS, 0))% |")
+        for e in epochs {
+            let floor = e.flopsPerEpoch / (peakGFLOPS * 1e9)
+            lines.append("| \(e.spec) epoch (\(e.images) images), median of \(e.secondsPerEpoch.count) | \(fixed(e.median, 2)) s | \(fixed(e.median / floor, 2))× the GEMM floor of \(fixed(floor, 2)) s |")
+            lines.append("| \(e.spec) peak resident memory | \(fixed(e.peakResidentMB, 0)) MB | |")
+        }
+        let inferenceFloor = inferenceFLOPsPerImage / (peakGFLOPS * 1e9)
+        lines.append("| test-set inference | \(fixed(inferenceImagesPerSecond, 0)) images/s | \(fixed(100 * inferenceFloor * inferenceImagesPerSecond, 0))% of the forward GEMM floor's rate |")
+        lines += ["", "Per layer, one training step at batch \(layers.batch) (median):", "",
+                  "| layer | forward ms | backward ms |", "| --- | --- | --- |"]
+        for r in layers.rows where r.forwardSeconds + r.backwardSeconds > 1e-6 {
+            lines.append("| \(r.layer) | \(fixed(r.forwardSeconds * 1e3, 3)) | \(fixed(r.backwardSeconds * 1e3, 3)) |")
+        }
+        lines += ["", "The GEMM floor is an epoch's FLOPs (forward, weight and input gradients; validation forward passes included) divided by the large-sgemm ceiling: no FP32 im2col engine can beat it on this machine."]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
