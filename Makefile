@@ -92,8 +92,9 @@ case: build data-check
 
 # The README's test command: the whole suite (Keras reference, gradient checks, readers, specs,
 # training, the CLI), then the smoke run diffed against its golden summary.
+# The suite runs under the OpenBLAS kernels the tool itself would use (see `digitlab blas`).
 test: build data-check
-	$(SWIFT) test -c release
+	OPENBLAS_CORETYPE=$$($(BIN) blas --core-type) $(SWIFT) test -c release
 	$(MAKE) --no-print-directory smoke-check
 
 smoke-check:

@@ -67,7 +67,8 @@ struct Bench: ParsableCommand {
 
         var timings: [EngineBenchmark.EpochTiming] = []
         let flops = trainingFLOPsPerImage(model)
-        // Case 7 first: the children's peak memory is a maximum over all children so far.
+        // The last case first (case 7): the children's peak memory is a maximum over all children
+        // so far, so only the first child's can be told apart.
         for path in cases.split(separator: ",").map(String.init).reversed() {
             let caseSpec = try ExperimentSpec.load(path: path)
             let out = NSTemporaryDirectory() + "digitlab-bench-\(getpid())"
@@ -84,7 +85,7 @@ struct Bench: ParsableCommand {
             let trainImages = Int((Double(dataset.train.count) * (1 - caseSpec.validationSplit)).rounded(.up))
             let validationImages = dataset.train.count - trainImages
             timings.append(.init(spec: caseSpec.name, images: trainImages, secondsPerEpoch: seconds,
-                                 peakResidentMB: EngineBenchmark.childrenPeakResidentMB(),
+                                 peakResidentMB: timings.isEmpty ? EngineBenchmark.childrenPeakResidentMB() : nil,
                                  flopsPerEpoch: flops.training * Double(trainImages) + flops.forward * Double(validationImages)))
             say("  \(caseSpec.name): \(seconds.map { fixed($0, 2) }.joined(separator: ", ")) s per epoch")
         }

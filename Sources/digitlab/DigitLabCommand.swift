@@ -1,9 +1,21 @@
 import ArgumentParser
 import DigitLab
+import DigitLabEngine
 import Foundation
 
 @main
 struct DigitLabCommand: ParsableCommand {
+    /// Picks OpenBLAS's kernels before anything runs (see `KernelChoice`), then parses.
+    static func main() {
+        KernelChoice.reexecIfBetterKernels()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "digitlab",
         abstract: "Reproduce, measure and extend the JETIR 2021 handwritten-digit CNN study.",
@@ -17,7 +29,7 @@ struct DigitLabCommand: ParsableCommand {
               digitlab reproduce
               digitlab diff results/summary.csv other/summary.csv --tolerance 0.5
             """,
-        subcommands: [Run.self, Reproduce.self, Report.self, Diff.self, Bench.self, SpecKeys.self])
+        subcommands: [Run.self, Reproduce.self, Report.self, Diff.self, Bench.self, BLASInfo.self, SpecKeys.self])
 }
 
 /// Options every training command shares.

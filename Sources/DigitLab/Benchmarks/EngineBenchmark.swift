@@ -10,11 +10,12 @@ public struct EngineBenchmark: Sendable {
         public var spec: String
         public var images: Int
         public var secondsPerEpoch: [Double]
-        public var peakResidentMB: Double
+        /// Peak resident memory of the run, when it could be told apart from earlier runs'.
+        public var peakResidentMB: Double?
         public var flopsPerEpoch: Double
         public var median: Double { DigitLab.median(secondsPerEpoch) ?? .nan }
 
-        public init(spec: String, images: Int, secondsPerEpoch: [Double], peakResidentMB: Double, flopsPerEpoch: Double) {
+        public init(spec: String, images: Int, secondsPerEpoch: [Double], peakResidentMB: Double?, flopsPerEpoch: Double) {
             self.spec = spec; self.images = images; self.secondsPerEpoch = secondsPerEpoch
             self.peakResidentMB = peakResidentMB; self.flopsPerEpoch = flopsPerEpoch
         }
@@ -69,7 +70,7 @@ public struct EngineBenchmark: Sendable {
         var lines = ["# DigitLab benchmark", "",
                      "- date: \(date)",
                      "- CPU: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores",
-                     "- OpenBLAS core type: \(coreName)" + (coreTypeFromEnvironment.map { " (OPENBLAS_CORETYPE=\($0) set by the environment)" } ?? ""),
+                     "- OpenBLAS core type: \(coreName)" + (coreTypeFromEnvironment.map { " (OPENBLAS_CORETYPE=\($0))" } ?? " (OpenBLAS's own choice)"),
                      "- engine threads: \(engineThreads) (each GEMM split into \(engineThreads) single-threaded OpenBLAS calls)",
                      "", "| measure | value | against the ceiling |", "| --- | --- | --- |"]
         lines.append("| large sgemm 2048³, engine split | \(fixed(largeGEMM.gflops, 1)) GFLOP/s | |")
@@ -81,7 +82,7 @@ public struct EngineBenchmark: Sendable {
         for e in epochs {
             let floor = e.flopsPerEpoch / (peakGFLOPS * 1e9)
             lines.append("| \(e.spec) epoch (\(e.images) images), median of \(e.secondsPerEpoch.count) | \(fixed(e.median, 2)) s | \(fixed(e.median / floor, 2))× the GEMM floor of \(fixed(floor, 2)) s |")
-            lines.append("| \(e.spec) peak resident memory | \(fixed(e.peakResidentMB, 0)) MB | |")
+            if let mb = e.peakResidentMB { lines.append("| \(e.spec) peak resident memory (a whole run's: every buffer is allocated before the first epoch) | \(fixed(mb, 0)) MB | |") }
         }
         let inferenceFloor = inferenceFLOPsPerImage / (peakGFLOPS * 1e9)
         lines.append("| test-set inference | \(fixed(inferenceImagesPerSecond, 0)) images/s | \(fixed(100 * inferenceFloor * inferenceImagesPerSecond, 0))% of the forward GEMM floor's rate |")

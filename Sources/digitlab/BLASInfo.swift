@@ -1,0 +1,27 @@
+import ArgumentParser
+import DigitLabEngine
+import Foundation
+
+struct BLASInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "blas",
+        abstract: "Show which OpenBLAS kernels this machine runs, and why.",
+        discussion: """
+            The harness re-executes itself with OPENBLAS_CORETYPE=SkylakeX when OpenBLAS picked \
+            AVX2 kernels on a CPU with AVX-512; an OPENBLAS_CORETYPE set by the environment is \
+            always kept. `make test` runs the test suite under the same choice.
+            """)
+
+    @Flag(help: "Print only the core type, for scripts.")
+    var coreType = false
+
+    func run() {
+        if coreType { print(BLASRuntime.coreName); return }
+        let env = ProcessInfo.processInfo.environment
+        let why = env["DIGITLAB_KERNEL_CHOSEN"] != nil ? "chosen by DigitLab (OpenBLAS picked AVX2 kernels on an AVX-512 CPU)"
+            : env["OPENBLAS_CORETYPE"].map { "OPENBLAS_CORETYPE=\($0), set by the environment" } ?? "OpenBLAS's own choice"
+        print("OpenBLAS core type: \(BLASRuntime.coreName) (\(why))")
+        print("OpenBLAS configuration: \(BLASRuntime.config)")
+        print("CPU cores: \(ProcessInfo.processInfo.activeProcessorCount)")
+    }
+}
