@@ -8,7 +8,8 @@ struct SpecKeys: ParsableCommand {
 
     func run() {
         for field in SpecSchema.fields {
-            print("\(field.path)\(field.required ? "" : " (optional)")")
+            let note = field.defaultValue.map { " (optional, default \($0))" } ?? (field.required ? "" : " (optional)")
+            print("\(field.path)\(note)")
             print("    \(field.kind.expectation): \(field.help)")
         }
     }

@@ -12,6 +12,8 @@ public struct ExperimentSpec: Sendable {
     public var paperCase: Int?
     public var dataset: String
     public var normalization: Normalization
+    /// ImageDataGenerator's standardize steps, as the spec sets them.
+    public var standardization: Standardization
     public var architecture: Architecture
     public var l2Factor: Double
     public var l2Layers: [String]
@@ -94,6 +96,13 @@ public struct ExperimentSpec: Sendable {
         paperCase = try reader.int("paper_case")
         dataset = try reader.string("dataset")!
         normalization = Normalization(rawValue: try reader.string("preprocessing.normalization")!)!
+        standardization = Standardization(
+            featurewiseCenter: try reader.bool("preprocessing.featurewise_center")!,
+            featurewiseStdNormalization: try reader.bool("preprocessing.featurewise_std_normalization")!,
+            samplewiseCenter: try reader.bool("preprocessing.samplewise_center")!,
+            samplewiseStdNormalization: try reader.bool("preprocessing.samplewise_std_normalization")!,
+            zcaWhitening: try reader.bool("preprocessing.zca_whitening")!,
+            zcaEpsilon: try reader.double("preprocessing.zca_epsilon")!)
         architecture = Architecture(inputShape: [28, 28, 1],
                                     convFilters: try reader.intList("model.conv_filters")!,
                                     kernelSize: try reader.int("model.kernel_size")!,
@@ -103,7 +112,9 @@ public struct ExperimentSpec: Sendable {
         l2Layers = try reader.stringList("regularization.l2_layers")!
         augmentation = Augmentation(rotationRange: try reader.double("augmentation.rotation_range")!,
                                     heightShiftRange: try reader.double("augmentation.height_shift_range")!,
-                                    widthShiftRange: try reader.double("augmentation.width_shift_range")!)
+                                    widthShiftRange: try reader.double("augmentation.width_shift_range")!,
+                                    horizontalFlip: try reader.bool("augmentation.horizontal_flip")!,
+                                    verticalFlip: try reader.bool("augmentation.vertical_flip")!)
         adam = Adam.Settings(learningRate: Float(try reader.double("optimizer.learning_rate")!),
                              beta1: Float(try reader.double("optimizer.beta_1")!),
                              beta2: Float(try reader.double("optimizer.beta_2")!),
@@ -125,6 +136,9 @@ public struct ExperimentSpec: Sendable {
         for layer in l2Layers where !weighted.contains(layer) {
             throw reader.error("regularization.l2_layers", "\"\(layer)\" is not a layer with weights; expected some of \(weighted.joined(separator: ", "))")
         }
+        if let problem = standardization.problem {
+            throw reader.error("preprocessing.zca_whitening", problem)
+        }
         if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
             throw reader.error("name", "expected a plain name (no slashes, not starting with a dot)")
         }
@@ -144,18 +158,22 @@ public struct ExperimentSpec: Sendable {
         c.validationSplit = validationSplit
         c.limit = limit
         c.augmentation = augmentation
+        c.standardization = standardization
         return c
     }
 
     /// The dataset's files.
     public var datasetFiles: DatasetFiles { DatasetFiles.named(dataset)! }
 
-    /// The resolved spec as YAML: every key, in schema order, with the values in force.
+    /// The resolved spec as YAML: every key, in schema order, with the values in force. Keys that
+    /// have a default (ImageDataGenerator's options added after the first runs) appear only when
+    /// they differ from it, so a resolved spec from before they existed still matches.
     public var resolvedYAML: String {
         var lines = ["# resolved from \(file): every key in force for this run"]
         var section = ""
         for field in SpecSchema.fields where field.path != "extends" {
             guard let value = tree.leaves().first(where: { $0.path == field.path })?.value else { continue }
+            if case let .scalar(s, _) = value, field.isDefault(s) || (!field.required && SpecSchema.isNull(s)) { continue }
             let parts = field.path.split(separator: ".")
             if parts.count == 2 {
                 if section != String(parts[0]) { section = String(parts[0]); lines.append("\(section):") }
@@ -200,9 +218,12 @@ private struct SpecReader {
         return error(path, "expected \(kind.expectation), got \(got)")
     }
 
+    /// The key's scalar, or its default when the spec leaves it out.
     private func scalar(_ path: String) throws -> String? {
-        guard let v = values[path] else { return nil }
+        let field = SpecSchema.field(at: path)
+        guard let v = values[path] else { return field?.defaultValue }
         guard case let .scalar(s, _) = v else { throw expected(path) }
+        if let field, !field.required, SpecSchema.isNull(s) { return field.defaultValue }
         return s
     }
 
@@ -210,6 +231,12 @@ private struct SpecReader {
         guard let s = try scalar(path) else { return nil }
         if case let .choice(options) = SpecSchema.field(at: path)!.kind, !options.contains(s) { throw expected(path) }
         return s
+    }
+
+    func bool(_ path: String) throws -> Bool? {
+        guard let s = try scalar(path) else { return nil }
+        guard let v = SpecSchema.bool(s) else { throw expected(path) }
+        return v
     }
 
     func int(_ path: String) throws -> Int? {

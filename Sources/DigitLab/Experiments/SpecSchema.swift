@@ -7,6 +7,7 @@ public enum SpecSchema {
     public enum Kind: Sendable {
         case int(ClosedRange<Int>)
         case double(ClosedRange<Double>, openLow: Bool, openHigh: Bool)
+        case bool
         case string
         case choice([String])
         case intList(ClosedRange<Int>, count: ClosedRange<Int>)
@@ -18,6 +19,7 @@ public enum SpecSchema {
             case let .double(r, lo, hi):
                 return "a number " + (lo ? "above " : "from ") + format(r.lowerBound)
                     + (hi ? " and below " : " to ") + format(r.upperBound)
+            case .bool: return "true or false"
             case .string: return "a string"
             case let .choice(c): return "one of " + c.joined(separator: ", ")
             case let .intList(r, n):
@@ -31,15 +33,46 @@ public enum SpecSchema {
         }
     }
 
+    /// YAML 1.2's core-schema booleans.
+    public static func bool(_ s: String) -> Bool? {
+        switch s {
+        case "true", "True", "TRUE": return true
+        case "false", "False", "FALSE": return false
+        default: return nil
+        }
+    }
+
+    /// YAML's null (`~`, `null` or nothing): on an optional key, it clears a value inherited from
+    /// a base spec (a spec beyond the paper that extends a case clears `paper_case: ~`).
+    public static func isNull(_ s: String) -> Bool {
+        ["", "~", "null", "Null", "NULL"].contains(s)
+    }
+
     public struct Field: Sendable {
         public let path: String
         public let kind: Kind
         public let required: Bool
         public let help: String
+        /// For an optional key that has one, the value in force when a spec leaves it out. The
+        /// resolved spec leaves the key out while it holds this value, so that the resolved specs
+        /// of runs made before the key existed still match, and those runs count as finished.
+        public let defaultValue: String?
+
+        /// Whether `value` is the default (compared as the key's type: `1e-6` is `1.0e-6`).
+        public func isDefault(_ value: String) -> Bool {
+            guard let d = defaultValue else { return false }
+            switch kind {
+            case .bool: return SpecSchema.bool(value) != nil && SpecSchema.bool(value) == SpecSchema.bool(d)
+            case .double: return Double(value) != nil && Double(value) == Double(d)
+            case .int: return Int(value) != nil && Int(value) == Int(d)
+            default: return value == d
+            }
+        }
     }
 
-    private static func field(_ path: String, _ kind: Kind, required: Bool = true, _ help: String) -> Field {
-        Field(path: path, kind: kind, required: required, help: help)
+    private static func field(_ path: String, _ kind: Kind, required: Bool = true, default value: String? = nil,
+                              _ help: String) -> Field {
+        Field(path: path, kind: kind, required: required && value == nil, help: help, defaultValue: value)
     }
 
     public static let fields: [Field] = [
@@ -50,6 +83,20 @@ public enum SpecSchema {
         field("dataset", .choice(["mnist", "fashion-mnist"]), "the IDX dataset to train and test on"),
         field("preprocessing.normalization", .choice(Normalization.allCases.map(\.rawValue)),
               "keras-normalize: tf.keras.utils.normalize(x, axis=1), each image column to unit L2 norm; scale: x / 255"),
+        // ImageDataGenerator's standardize: fitted on the training split after normalization, applied to
+        // training, validation and test images, in this order: samplewise, featurewise, ZCA.
+        field("preprocessing.featurewise_center", .bool, default: "false",
+              "subtract the mean pixel of the training split (one mean per channel) from every image (ImageDataGenerator featurewise_center)"),
+        field("preprocessing.featurewise_std_normalization", .bool, default: "false",
+              "divide every image by the pixel std of the training split + 1e-6; turns featurewise_center on, as Keras does"),
+        field("preprocessing.samplewise_center", .bool, default: "false",
+              "subtract each image's own mean (ImageDataGenerator samplewise_center)"),
+        field("preprocessing.samplewise_std_normalization", .bool, default: "false",
+              "divide each image by its own std + 1e-6; turns samplewise_center on, as Keras does"),
+        field("preprocessing.zca_whitening", .bool, default: "false",
+              "multiply every flattened image by the ZCA matrix of the centred training split, fitted in double precision; turns featurewise_center on; not with featurewise_std_normalization (Keras would drop it)"),
+        field("preprocessing.zca_epsilon", .double(0...1, openLow: true, openHigh: false), default: "1e-6",
+              "ZCA whitening's epsilon, added to each singular value: W = U diag(sqrt(n) / (s + epsilon)) U^T"),
         field("model.conv_filters", .intList(1...1024, count: 1...6), "filters of each Conv2D+ReLU+MaxPool block"),
         field("model.kernel_size", .int(1...9), "square kernel size of every convolution"),
         field("model.pool_size", .int(1...4), "square window and stride of every max pooling"),
@@ -63,6 +110,10 @@ public enum SpecSchema {
               "random horizontal shift as a fraction of the width (ImageDataGenerator width_shift_range)"),
         field("augmentation.height_shift_range", .double(0...1, openLow: false, openHigh: true),
               "random vertical shift as a fraction of the height (ImageDataGenerator height_shift_range)"),
+        field("augmentation.horizontal_flip", .bool, default: "false",
+              "mirror each image left-right with probability 1/2 per epoch, after the rotation and shifts (ImageDataGenerator horizontal_flip)"),
+        field("augmentation.vertical_flip", .bool, default: "false",
+              "flip each image upside down with probability 1/2 per epoch, after the horizontal flip (ImageDataGenerator vertical_flip)"),
         field("optimizer.learning_rate", .double(0...1, openLow: true, openHigh: false), "Adam's learning rate"),
         field("optimizer.beta_1", .double(0...1, openLow: false, openHigh: true), "Adam's first-moment decay"),
         field("optimizer.beta_2", .double(0...1, openLow: false, openHigh: true), "Adam's second-moment decay"),

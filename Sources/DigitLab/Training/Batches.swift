@@ -23,29 +23,41 @@ public struct EpochBatches: Sequence {
     }
 }
 
-/// Fills a model's input batch from a labelled image set: normalization, then (when asked) one
-/// random affine transform per image, as `ImageDataGenerator.flow` applies it to normalized images.
+/// Fills a model's input batch from a labelled image set as Keras's `ImageDataGenerator.flow`
+/// does on normalized images: normalization, then (when asked) one random transform per image
+/// (`random_transform`: rotation and shifts, then flips), then the fitted standardization
+/// (`standardize`: the per-image steps, then ZCA whitening of the whole batch). Every buffer is
+/// allocated up front, so filling a batch allocates nothing.
 public final class BatchAssembler {
     public let set: LabeledImages
     public let normalization: Normalization
     public let augmentation: Augmentation
+    public let standardizer: Standardizer?
     private let scratch: UnsafeMutablePointer<Float>
-    private let transforms: UnsafeMutablePointer<AffineTransform>
+    private let transforms: UnsafeMutablePointer<ImageTransform>
+    /// Doubles for ZCA whitening's product (empty without it).
+    private let whitening: UnsafeMutablePointer<Double>
     private let capacity: Int
 
-    public init(set: LabeledImages, normalization: Normalization, augmentation: Augmentation = Augmentation(), capacity: Int) {
+    public init(set: LabeledImages, normalization: Normalization, augmentation: Augmentation = Augmentation(),
+                standardizer: Standardizer? = nil, capacity: Int) {
         self.set = set
         self.normalization = normalization
         self.augmentation = augmentation
+        self.standardizer = standardizer
         self.capacity = capacity
         scratch = .allocate(capacity: capacity * set.pixelsPerImage)
         transforms = .allocate(capacity: capacity)
-        transforms.initialize(repeating: AffineTransform(), count: capacity)
+        transforms.initialize(repeating: ImageTransform(), count: capacity)
+        let doubles = standardizer?.whitens == true ? 2 * capacity * set.pixelsPerImage : 0
+        whitening = .allocate(capacity: doubles)
+        whitening.initialize(repeating: 0, count: doubles)
     }
 
     deinit {
         scratch.deallocate()
         transforms.deallocate()
+        whitening.deallocate()
     }
 
     /// Writes the images `indices` into `input` and their labels into `labels`. With
@@ -58,10 +70,11 @@ public final class BatchAssembler {
         let start = indices.startIndex
         for k in 0..<n { labels[k] = set.labels[indices[start + k]] }
         if augmentation.isEnabled {
-            for k in 0..<n { transforms[k] = augmentation.draw(height: h, width: w, using: &rng) }
+            for k in 0..<n { transforms[k] = augmentation.drawTransform(height: h, width: w, using: &rng) }
         }
         let set = self.set, normalization = self.normalization, augment = augmentation.isEnabled
         let scratch = self.scratch, transforms = self.transforms, out = input.data
+        let standardizer = self.standardizer
         parallelFor(n) { k in
             let index = indices[start + k]
             if augment {
@@ -70,6 +83,10 @@ public final class BatchAssembler {
             } else {
                 normalization.apply(set, index: index, into: out + k * pixels)
             }
+            standardizer?.standardizeImage(out + k * pixels, count: pixels)
+        }
+        if let standardizer, standardizer.whitens {
+            standardizer.whiten(out, count: n, scratch: whitening)
         }
     }
 }

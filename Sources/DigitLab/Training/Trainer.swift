@@ -40,6 +40,9 @@ public final class Trainer {
     public let optimizer: Adam
     public let trainSet: LabeledImages
     public let validationSet: LabeledImages?
+    /// Keras's `standardize`, fitted once on `trainSet` (after normalization), applied to training,
+    /// validation and test images alike; nil when the config standardizes nothing.
+    public let standardizer: Standardizer?
     public private(set) var history = History()
     /// Shuffling and augmentation draw from separate streams, saved in checkpoints.
     public private(set) var shuffleRNG: Xoshiro256
@@ -62,6 +65,15 @@ public final class Trainer {
             trainSet = source
             validationSet = nil
         }
+        if config.standardization.isEnabled {
+            do {
+                standardizer = try Standardizer.fit(config.standardization, on: trainSet, normalization: config.normalization)
+            } catch {
+                fatalError("cannot fit the standardization on the training images: \(error)")
+            }
+        } else {
+            standardizer = nil
+        }
         let l2 = Dictionary(uniqueKeysWithValues: config.l2Layers.map { ($0, config.l2Factor) })
         model = Model(architecture: config.architecture, capacity: config.batchSize, l2: l2)
         model.initialize(seed: config.seed)
@@ -69,7 +81,7 @@ public final class Trainer {
         shuffleRNG = Xoshiro256(seed: config.seed, stream: RandomStream.shuffle)
         augmentationRNG = Xoshiro256(seed: config.seed, stream: RandomStream.augmentation)
         assembler = BatchAssembler(set: trainSet, normalization: config.normalization,
-                                   augmentation: config.augmentation, capacity: config.batchSize)
+                                   augmentation: config.augmentation, standardizer: standardizer, capacity: config.batchSize)
         labels = .allocate(capacity: config.batchSize)
         labels.initialize(repeating: 0, count: config.batchSize)
     }
@@ -114,15 +126,18 @@ public final class Trainer {
     }
 
     /// Mean loss (cross-entropy plus the L2 terms, as Keras's `evaluate` reports it) and accuracy
-    /// on `set`, preprocessed as the training data but never augmented.
+    /// on `set`, preprocessed as the training data (normalized, then standardized with the
+    /// statistics fitted on the training split) but never augmented.
     public func evaluate(_ set: LabeledImages) -> Evaluation {
-        Trainer.evaluate(model: model, set: set, normalization: config.normalization)
+        Trainer.evaluate(model: model, set: set, normalization: config.normalization, standardizer: standardizer)
     }
 
     /// Evaluates any model on a set, in batches of the model's capacity.
     public static func evaluate(model: Model, set: LabeledImages, normalization: Normalization,
+                                standardizer: Standardizer? = nil,
                                 predictions: UnsafeMutablePointer<Int32>? = nil) -> Evaluation {
-        let assembler = BatchAssembler(set: set, normalization: normalization, capacity: model.capacity)
+        let assembler = BatchAssembler(set: set, normalization: normalization, standardizer: standardizer,
+                                       capacity: model.capacity)
         let labels = UnsafeMutablePointer<Int32>.allocate(capacity: model.capacity)
         defer { labels.deallocate() }
         var rng = Xoshiro256(seed: 0)

@@ -17,6 +17,9 @@ public struct TrainingConfig: Sendable, Equatable {
     public var limit: Int?
     /// Random geometric augmentation, drawn per image per epoch.
     public var augmentation = Augmentation()
+    /// Keras's `standardize` steps (featurewise and samplewise centring and std, ZCA whitening),
+    /// fitted on the training split and applied to training, validation and test images alike.
+    public var standardization = Standardization()
 
     public init() {}
 }
@@ -28,14 +31,22 @@ public struct Augmentation: Sendable, Equatable {
     /// Shifts as fractions of the height and width (`height_shift_range`, `width_shift_range`).
     public var heightShiftRange: Double = 0
     public var widthShiftRange: Double = 0
+    /// Mirror left-right, or upside down, with probability 1/2 per image (`horizontal_flip`, `vertical_flip`).
+    public var horizontalFlip = false
+    public var verticalFlip = false
 
-    public init(rotationRange: Double = 0, heightShiftRange: Double = 0, widthShiftRange: Double = 0) {
+    public init(rotationRange: Double = 0, heightShiftRange: Double = 0, widthShiftRange: Double = 0,
+                horizontalFlip: Bool = false, verticalFlip: Bool = false) {
         self.rotationRange = rotationRange
         self.heightShiftRange = heightShiftRange
         self.widthShiftRange = widthShiftRange
+        self.horizontalFlip = horizontalFlip
+        self.verticalFlip = verticalFlip
     }
 
-    public var isEnabled: Bool { rotationRange != 0 || heightShiftRange != 0 || widthShiftRange != 0 }
+    public var isEnabled: Bool {
+        rotationRange != 0 || heightShiftRange != 0 || widthShiftRange != 0 || horizontalFlip || verticalFlip
+    }
 
     /// Draws one image's transform as Keras's `get_random_transform` does, in its order:
     /// theta, then tx (rows, from the height range), then ty (columns, from the width range).
@@ -44,6 +55,18 @@ public struct Augmentation: Sendable, Equatable {
         if rotationRange != 0 { t.theta = Double(rng.nextUnitDouble() * 2 - 1) * rotationRange }
         if heightShiftRange != 0 { t.tx = (rng.nextUnitDouble() * 2 - 1) * heightShiftRange * Double(height) }
         if widthShiftRange != 0 { t.ty = (rng.nextUnitDouble() * 2 - 1) * widthShiftRange * Double(width) }
+        return t
+    }
+
+    /// Draws one image's whole transform: the affine part as `draw`, then the flips, in Keras's
+    /// order (`flip_horizontal`, then `flip_vertical`, each `random() < 0.5`). Keras draws both flip
+    /// numbers even when the flips are off; here a flip draws only when it is on, so runs without
+    /// flips draw exactly the transforms they drew before flips existed (the generator is not
+    /// NumPy's in any case).
+    public func drawTransform(height: Int, width: Int, using rng: inout Xoshiro256) -> ImageTransform {
+        var t = ImageTransform(affine: draw(height: height, width: width, using: &rng))
+        if horizontalFlip { t.flipHorizontal = rng.nextUnitDouble() < 0.5 }
+        if verticalFlip { t.flipVertical = rng.nextUnitDouble() < 0.5 }
         return t
     }
 }

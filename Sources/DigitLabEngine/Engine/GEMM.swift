@@ -47,6 +47,40 @@ private func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
+/// Row-major double-precision matrix product, `C[m×n] = alpha · op(A) · op(B) + beta · C`, split
+/// over the engine's threads like the single-precision `gemm`. For the few products float32 cannot
+/// carry, such as applying a ZCA whitening matrix whose entries reach 1e8 and cancel.
+public func gemm(transA: Bool = false, transB: Bool = false,
+                 m: Int, n: Int, k: Int,
+                 alpha: Double = 1,
+                 a: UnsafePointer<Double>, lda: Int,
+                 b: UnsafePointer<Double>, ldb: Int,
+                 beta: Double = 0,
+                 c: UnsafeMutablePointer<Double>, ldc: Int) {
+    func dgemm(_ m: Int, _ n: Int, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>) {
+        cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    let parts = EngineThreads.count
+    if parts == 1 || m * n * k < 1 << 18 || (m < 32 && n < 32) {
+        dgemm(m, n, a, b, c)
+        return
+    }
+    if m >= n {
+        parallelFor(parts) { t in
+            let lo = (m * t / parts) & ~7, hi = t == parts - 1 ? m : (m * (t + 1) / parts) & ~7
+            guard hi > lo else { return }
+            dgemm(hi - lo, n, transA ? a + lo : a + lo * lda, b, c + lo * ldc)
+        }
+    } else {
+        parallelFor(parts) { t in
+            let lo = (n * t / parts) & ~7, hi = t == parts - 1 ? n : (n * (t + 1) / parts) & ~7
+            guard hi > lo else { return }
+            dgemm(m, hi - lo, a, transB ? b + lo * ldb : b + lo, c + lo)
+        }
+    }
+}
+
 /// Facts about the BLAS library the engine runs on, for benchmark headers and run records.
 public enum BLASRuntime {
     /// The kernel family OpenBLAS chose for this CPU (for example "Haswell", "SkylakeX", "Cooperlake").
