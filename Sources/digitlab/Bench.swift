@@ -22,6 +22,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Comma-separated case specs to time.")
     var cases: String = "experiments/case1.yaml,experiments/case7.yaml"
 
+    @Flag(help: "Measure only test-set inference and print its rate.")
+    var inferenceOnly = false
+
     @OptionGroup var data: DataOptions
 
     func run() throws {
@@ -32,8 +35,28 @@ struct Bench: ParsableCommand {
         }
     }
 
+    /// Images per second classifying the test set (preprocessing included), in batches of 128,
+    /// median of three passes.
+    func inferenceRate() throws -> Double {
+        let spec = try ExperimentSpec.load(path: "experiments/case7.yaml")
+        let dataset = try Runner(dataDirectory: data.directory, observer: nil).dataset(for: spec)
+        let model = Model(architecture: spec.architecture, capacity: 128)
+        model.initialize(seed: 0)
+        var times: [Double] = []
+        for _ in 0..<3 {
+            let t0 = Date()
+            _ = Trainer.evaluate(model: model, set: dataset.test, normalization: spec.normalization)
+            times.append(Date().timeIntervalSince(t0))
+        }
+        return Double(dataset.test.count) / (median(times) ?? .nan)
+    }
+
     func measure() throws {
         EngineThreads.count = ProcessInfo.processInfo.activeProcessorCount
+        if inferenceOnly {
+            say("inference: \(fixed(try inferenceRate(), 0)) images/s")
+            return
+        }
         say("bench: \(EngineBenchmark.cpuModel()), OpenBLAS \(BLASRuntime.coreName), \(EngineThreads.count) engine threads")
         let large = GEMMRate.measure("large sgemm", m: 2048, n: 2048, k: 2048, repeats: 5)
         EngineThreads.count = 1
@@ -51,25 +74,15 @@ struct Bench: ParsableCommand {
         let layers = LayerTiming.measure(model: model, batch: 32, steps: repeats)
         say("  convolution GEMMs and layers measured")
 
-        // Inference on the test set, in batches of 128.
-        let runner = Runner(dataDirectory: data.directory, observer: nil)
-        let dataset = try runner.dataset(for: spec)
-        let inference = Model(architecture: spec.architecture, capacity: 128)
-        inference.copyWeights(from: model)
-        var inferenceTimes: [Double] = []
-        for _ in 0..<3 {
-            let t0 = Date()
-            _ = Trainer.evaluate(model: inference, set: dataset.test, normalization: spec.normalization)
-            inferenceTimes.append(Date().timeIntervalSince(t0))
-        }
-        let rate = Double(dataset.test.count) / (median(inferenceTimes) ?? .nan)
+        let rate = try inferenceRate()
         say("  inference: \(fixed(rate, 0)) images/s")
+        let dataset = try Runner(dataDirectory: data.directory, observer: nil).dataset(for: spec)
 
         var timings: [EngineBenchmark.EpochTiming] = []
         let flops = trainingFLOPsPerImage(model)
         // The last case first (case 7): the children's peak memory is a maximum over all children
         // so far, so only the first child's can be told apart.
-        for path in cases.split(separator: ",").map(String.init).reversed() {
+        for path in cases.split(separator: ",").map(String.init).reversed() where epochs > 0 {
             let caseSpec = try ExperimentSpec.load(path: path)
             let out = NSTemporaryDirectory() + "digitlab-bench-\(getpid())"
             defer { try? FileManager.default.removeItem(atPath: out) }
