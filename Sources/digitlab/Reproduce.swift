@@ -39,6 +39,7 @@ struct Reproduce: ParsableCommand {
             let pending = plans.filter { !$0.isFinished }
             say("reproduce: \(plans.count) runs (\(specs.count) cases), \(plans.count - pending.count) already finished, \(pending.count) to train")
             let runner = Runner(dataDirectory: data.directory, observer: nil)
+            Interruption.install()
             var failures: [String] = []
             for (i, plan) in pending.enumerated() {
                 let printer = ProgressPrinter(prefix: "[\(i + 1)/\(pending.count)] ")
@@ -46,6 +47,9 @@ struct Reproduce: ParsableCommand {
                 do {
                     try runner.run(plan, resume: true)
                 } catch let error as TrainingError {
+                    if case .interrupted = error {
+                        Interruption.exitResumable(error, resume: "digitlab reproduce (or make reproduce); finished runs are kept and skipped")
+                    }
                     failures.append("\(plan.spec.name) seed \(plan.seed): \(error)")
                 }
             }

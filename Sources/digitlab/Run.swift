@@ -46,7 +46,16 @@ struct Run: ParsableCommand {
             let plan = RunPlan(spec: spec, seed: seed ?? spec.seed, resultsDirectory: data.results, variant: variant)
             let printer = ProgressPrinter()
             let runner = Runner(dataDirectory: data.directory, observer: printer)
-            try runner.run(plan, resume: resume)
+            Interruption.install()
+            do {
+                try runner.run(plan, resume: resume)
+            } catch let e as TrainingError {
+                if case .interrupted = e {
+                    let again = CommandLine.arguments.dropFirst().filter { $0 != "--resume" }.joined(separator: " ")
+                    Interruption.exitResumable(e, resume: "digitlab \(again) --resume")
+                }
+                throw e
+            }
         } catch {
             fail(error)
         }

@@ -92,6 +92,10 @@ public final class Runner {
                 try AtomicFile.write(trainer.history.csv, to: plan.historyPath)
                 try Checkpoint.save(trainer.checkpointState(), specYAML: plan.resolvedYAML, to: plan.checkpointPath)
                 observer?.epochFinished(record, of: plan)
+            } catch TrainingError.interrupted(let epoch, let batch) {
+                // Keep the place in the epoch, so a resumed run is the run that was interrupted.
+                try Checkpoint.save(trainer.checkpointState(), specYAML: plan.resolvedYAML, to: plan.checkpointPath)
+                throw TrainingError.interrupted(epoch: epoch, batch: batch)
             } catch let error as TrainingError {
                 status = .diverged
                 failure = error

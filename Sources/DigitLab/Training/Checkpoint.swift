@@ -44,8 +44,14 @@ public enum Checkpoint {
         tensors["rng/shuffle"] = NamedTensor(words: state.shuffleRNG, shape: [4])
         tensors["rng/augmentation"] = NamedTensor(words: state.augmentationRNG, shape: [4])
         let history = String(data: try JSONEncoder().encode(state.history), encoding: .utf8) ?? "{}"
-        try Safetensors.write(tensors, metadata: ["format": "digitlab-checkpoint", "step": String(state.step),
-                                                  "history": history, "spec": specYAML], to: path)
+        var metadata = ["format": "digitlab-checkpoint", "step": String(state.step), "history": history, "spec": specYAML]
+        if let pending = state.pendingEpoch {
+            tensors["epoch/order"] = NamedTensor(words: pending.order.map { UInt64($0) }, shape: [pending.order.count])
+            // Doubles as their shortest round-tripping decimal text: the resumed sums are exact.
+            metadata["epoch"] = [String(pending.nextBatch), "\(pending.lossSum)", String(pending.correct),
+                                 String(pending.seen), "\(pending.elapsed)"].joined(separator: " ")
+        }
+        try Safetensors.write(tensors, metadata: metadata, to: path)
     }
 
     /// Reads a checkpoint; returns its state and the resolved spec it was written for.
@@ -63,7 +69,18 @@ public enum Checkpoint {
             for (k, t) in tensors where k.hasPrefix(prefix) && t.dtype == .f32 { out[String(k.dropFirst(prefix.count))] = t.floats }
             return out
         }
+        var pending: EpochInProgress?
+        if let text = metadata["epoch"] {
+            let f = text.split(separator: " ").map(String.init)
+            guard f.count == 5, let next = Int(f[0]), let loss = Double(f[1]), let correct = Int(f[2]), let seen = Int(f[3]),
+                  let elapsed = Double(f[4]), let order = tensors["epoch/order"], order.dtype == .u64 else {
+                throw DataError(path, "the interrupted epoch's record is damaged")
+            }
+            pending = EpochInProgress(order: order.words.map { Int(clamping: $0) }, nextBatch: next, lossSum: loss,
+                                      correct: correct, seen: seen, elapsed: elapsed)
+        }
         return (TrainerState(weights: group("weights/"), adamM: group("adam_m/"), adamV: group("adam_v/"), step: step,
-                             shuffleRNG: shuffle.words, augmentationRNG: augmentation.words, history: history), spec)
+                             shuffleRNG: shuffle.words, augmentationRNG: augmentation.words, history: history,
+                             pendingEpoch: pending), spec)
     }
 }

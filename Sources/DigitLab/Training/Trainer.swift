@@ -4,12 +4,16 @@ import Foundation
 /// Why training stopped early.
 public enum TrainingError: Error, CustomStringConvertible {
     case diverged(epoch: Int, batch: Int, loss: Double)
+    /// A stop was requested (`StopRequest`); the trainer kept its place in the epoch.
+    case interrupted(epoch: Int, batch: Int)
 
     public var description: String {
         switch self {
         case let .diverged(epoch, batch, loss):
             return "training diverged: the loss became \(fixed(loss, 4)) at epoch \(epoch), batch \(batch); "
                 + "try a smaller learning rate"
+        case let .interrupted(epoch, batch):
+            return "interrupted in epoch \(epoch) after \(batch) batches"
         }
     }
 }
@@ -44,6 +48,8 @@ public final class Trainer {
     /// validation and test images alike; nil when the config standardizes nothing.
     public let standardizer: Standardizer?
     public private(set) var history = History()
+    /// The epoch under way when training was interrupted, if it was.
+    public private(set) var pendingEpoch: EpochInProgress?
     /// Shuffling and augmentation draw from separate streams, saved in checkpoints.
     public private(set) var shuffleRNG: Xoshiro256
     public private(set) var augmentationRNG: Xoshiro256
@@ -91,31 +97,44 @@ public final class Trainer {
     /// Epochs completed so far.
     public var completedEpochs: Int { history.epochs.count }
 
-    /// Trains one epoch and evaluates on the validation set; returns and records the epoch's figures.
+    /// Trains one epoch, or the rest of one stopped part-way, and evaluates on the validation set;
+    /// returns and records the epoch's figures. Between batches it honours `StopRequest`: it then
+    /// keeps its place in `pendingEpoch` and throws `TrainingError.interrupted`.
     public func trainEpoch(progress: ((BatchProgress) -> Void)? = nil) throws -> EpochRecord {
         let epoch = completedEpochs + 1
-        let start = Date()
-        var order = Array(0..<trainSet.count)
-        shuffleRNG.shuffle(&order)
-        let batches = EpochBatches(count: order.count, batchSize: config.batchSize)
-        var lossSum = 0.0, correct = 0, seen = 0
-        for (b, range) in batches.enumerated() {
+        var state = pendingEpoch ?? {
+            var order = Array(0..<trainSet.count)
+            shuffleRNG.shuffle(&order)
+            return EpochInProgress(order: order)
+        }()
+        pendingEpoch = nil
+        let start = Date().addingTimeInterval(-state.elapsed)
+        let batches = EpochBatches(count: state.order.count, batchSize: config.batchSize)
+        for (b, range) in batches.enumerated() where b >= state.nextBatch {
+            if StopRequest.isRequested {
+                state.nextBatch = b
+                state.elapsed = Date().timeIntervalSince(start)
+                pendingEpoch = state
+                throw TrainingError.interrupted(epoch: epoch, batch: b)
+            }
             let n = range.count
-            assembler.fill(indices: order[range], input: model.input, labels: labels, rng: &augmentationRNG)
+            assembler.fill(indices: state.order[range], input: model.input, labels: labels, rng: &augmentationRNG)
             model.forward(batch: n)
             let loss = model.dataLoss(labels: labels, batch: n) + model.regularizationLoss()
             guard loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: b + 1, loss: loss) }
-            correct += model.head.correctCount(labels: labels, batch: n)
-            lossSum += loss * Double(n)
-            seen += n
+            state.correct += model.head.correctCount(labels: labels, batch: n)
+            state.lossSum += loss * Double(n)
+            state.seen += n
             model.backward(labels: labels, batch: n)
             optimizer.update()
             if let progress, b % 25 == 0 || b + 1 == batches.batchCount {
                 progress(BatchProgress(epoch: epoch, batch: b + 1, batches: batches.batchCount,
-                                       loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
+                                       loss: state.lossSum / Double(state.seen),
+                                       accuracy: Double(state.correct) / Double(state.seen),
                                        elapsed: Date().timeIntervalSince(start)))
             }
         }
+        let (lossSum, correct, seen) = (state.lossSum, state.correct, state.seen)
         let validation = validationSet.map { evaluate($0) }
         let record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(seen),
                                  trainAccuracy: Double(correct) / Double(seen),
@@ -178,6 +197,13 @@ public final class Trainer {
         shuffleRNG = Xoshiro256(state: state.shuffleRNG)
         augmentationRNG = Xoshiro256(state: state.augmentationRNG)
         history = state.history
+        if let pending = state.pendingEpoch {
+            guard pending.order.count == trainSet.count, Set(pending.order).count == trainSet.count,
+                  pending.order.allSatisfy({ $0 >= 0 && $0 < trainSet.count }) else {
+                throw DataError("checkpoint", "the interrupted epoch's sample order does not fit this training set")
+            }
+        }
+        pendingEpoch = state.pendingEpoch
     }
 
     /// Everything needed to resume after the last completed epoch.
@@ -189,7 +215,8 @@ public final class Trainer {
             v[path] = pv.array
         }
         return TrainerState(weights: weights, adamM: m, adamV: v, step: optimizer.step,
-                            shuffleRNG: shuffleRNG.words, augmentationRNG: augmentationRNG.words, history: history)
+                            shuffleRNG: shuffleRNG.words, augmentationRNG: augmentationRNG.words, history: history,
+                            pendingEpoch: pendingEpoch)
     }
 }
 
@@ -202,4 +229,23 @@ public struct TrainerState: Sendable {
     public var shuffleRNG: [UInt64]
     public var augmentationRNG: [UInt64]
     public var history: History
+    /// The epoch under way when a stop was requested, to continue from its next batch.
+    public var pendingEpoch: EpochInProgress?
+}
+
+/// How far an interrupted epoch got: its sample order, the next batch, and the running sums its
+/// figures are averaged from.
+public struct EpochInProgress: Sendable, Equatable {
+    public var order: [Int]
+    public var nextBatch = 0
+    public var lossSum = 0.0
+    public var correct = 0
+    public var seen = 0
+    /// Seconds already spent on the epoch.
+    public var elapsed = 0.0
+
+    public init(order: [Int], nextBatch: Int = 0, lossSum: Double = 0, correct: Int = 0, seen: Int = 0, elapsed: Double = 0) {
+        self.order = order; self.nextBatch = nextBatch; self.lossSum = lossSum
+        self.correct = correct; self.seen = seen; self.elapsed = elapsed
+    }
 }
