@@ -68,4 +68,37 @@ struct CLITests {
         let unreadable = try runTool(["diff", golden, dir + "/no-such.csv"])
         #expect(unreadable.status == 2)
     }
+
+    @Test("Ctrl-C stops at the next batch, saves, says how to resume; the resumed run equals the golden one")
+    func interruptAndResume() throws {
+        let dir = TestPaths.temporaryDirectory("cli")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPaths.tool)
+        process.arguments = ["run", "experiments/smoke.yaml", "--data", TestPaths.mnist, "--out", dir]
+        process.currentDirectoryURL = URL(fileURLWithPath: TestPaths.root)
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        // Interrupt once the first epoch has been written, i.e. during the second.
+        let history = dir + "/runs/smoke/seed-0/history.csv"
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: history) && process.isRunning && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        process.interrupt()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130, "stderr: \(message)")
+        #expect(message.contains("Resume with: digitlab run experiments/smoke.yaml") && message.contains("--resume"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/runs/smoke/seed-0/summary.csv"), "no summary for an unfinished run")
+        #expect(FileManager.default.fileExists(atPath: dir + "/runs/smoke/seed-0/checkpoint.safetensors"))
+
+        let resumed = try runTool(["run", "experiments/smoke.yaml", "--data", TestPaths.mnist, "--out", dir, "--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let diff = try runTool(["diff", TestPaths.root + "/results/golden/smoke-summary.csv", dir + "/runs/smoke/seed-0/summary.csv",
+                                "--columns", "min_train_acc", "max_train_acc", "test_acc", "test_loss"])
+        #expect(diff.status == 0, "an interrupted and resumed run must equal an uninterrupted one exactly:\n\(diff.stdout)")
+    }
 }
