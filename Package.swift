@@ -22,7 +22,8 @@ let package = Package(
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
         // libjpeg's error_exit must not return; Swift cannot longjmp, so this small C target runs
         // decompression and compression under setjmp and returns errors as codes and messages.
-        .target(name: "CJPEGSafe", dependencies: ["CJPEG"], path: "Sources/CJPEGSafe"),
+        .target(name: "CJPEGSafe", dependencies: ["CJPEG"], path: "Sources/CJPEGSafe",
+                linkerSettings: [.linkedLibrary("jpeg")]),
 
         // The numerical core: tensors, im2col, GEMM, layers, the model and its optimizer.
         // It knows nothing of files, specs or reports; its own target keeps it so.

@@ -62,7 +62,7 @@ static void copy_message(char *message, size_t message_size, const char *text) {
     if (message && message_size > 0) snprintf(message, message_size, "%s", text);
 }
 
-int digitlab_jpeg_decode(const unsigned char *data, size_t size, long max_pixels,
+int digitlab_jpeg_decode(const unsigned char *data, size_t size, long max_pixels, int grey,
                          unsigned char **pixels, int *width, int *height, int *channels,
                          char *message, size_t message_size) {
     struct jpeg_decompress_struct cinfo;
@@ -97,6 +97,7 @@ int digitlab_jpeg_decode(const unsigned char *data, size_t size, long max_pixels
     }
     switch (cinfo.jpeg_color_space) {
     case JCS_GRAYSCALE: cinfo.out_color_space = JCS_GRAYSCALE; break;
+    case JCS_YCbCr: cinfo.out_color_space = grey ? JCS_GRAYSCALE : JCS_RGB; break;
     case JCS_CMYK:
     case JCS_YCCK: cinfo.out_color_space = JCS_CMYK; break;
     default: cinfo.out_color_space = JCS_RGB; break;

@@ -29,7 +29,8 @@ struct DigitLabCommand: ParsableCommand {
               digitlab reproduce
               digitlab diff results/summary.csv other/summary.csv --tolerance 0.5
             """,
-        subcommands: [Run.self, Reproduce.self, Report.self, Diff.self, Bench.self, BLASInfo.self, SpecKeys.self])
+        subcommands: [Run.self, Reproduce.self, Report.self, Diff.self, Bench.self, BLASInfo.self, SpecKeys.self,
+                      Predict.self, Evaluate.self, MakePhotos.self])
 }
 
 /// Options every training command shares.

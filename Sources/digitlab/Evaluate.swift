@@ -1,0 +1,48 @@
+import ArgumentParser
+import DigitLab
+import DigitLabEngine
+import Foundation
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a saved model on the MNIST test set: accuracy, loss, confusion matrix, misclassified digits.",
+        discussion: """
+            Writes evaluation.csv, confusion.csv, confusion.svg (a heat map), misclassified.csv and \
+            misclassified.svg (the misclassified digits with their true and predicted labels) to \
+            --out, by default results/evaluate/MODEL-NAME/.
+
+            Examples:
+              digitlab evaluate
+              digitlab evaluate --model results/runs/case3/seed-0/model.safetensors --data ../shared/data/mnist
+            """)
+
+    @Option(help: ArgumentHelp("The saved model (.safetensors).", valueName: "file"))
+    var model: String = DigitReader.defaultModelPath
+
+    @Option(name: .customLong("data"), help: ArgumentHelp(
+        "Directory holding the four MNIST IDX files (.gz or plain).",
+        discussion: "Default: $DIGITLAB_DATA, else data/mnist.", valueName: "dir"))
+    var directory: String?
+
+    @Option(help: ArgumentHelp("Output directory.", discussion: "Default: results/evaluate/MODEL-NAME.", valueName: "dir"))
+    var out: String?
+
+    func run() throws {
+        do {
+            EngineThreads.count = ProcessInfo.processInfo.activeProcessorCount
+            let reader = try DigitReader(modelPath: model, capacity: 250)
+            let name = reader.metadata["dataset"] ?? "mnist"
+            guard let files = DatasetFiles.named(name) else {
+                throw DataError(model, "the model was trained on \"\(name)\", which evaluate does not know")
+            }
+            let data = try Dataset.load(files, directory: Dataset.resolveDirectory(directory, files: files))
+            let evaluation = ModelEvaluation(reader: reader, test: data.test)
+            let output = out ?? "results/evaluate/" + ModelEvaluation.name(ofModel: model)
+            let paths = try evaluation.write(to: output)
+            print(evaluation.summary)
+            print("wrote " + paths.joined(separator: ", "))
+        } catch {
+            fail(error)
+        }
+    }
+}

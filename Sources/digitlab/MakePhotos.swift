@@ -1,0 +1,50 @@
+import ArgumentParser
+import DigitLab
+import Foundation
+
+struct MakePhotos: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "make-photos",
+        abstract: "Make synthetic photographs of MNIST test digits, to measure the predict pipelines.",
+        discussion: """
+            Each MNIST test digit is enlarged 4-8x, slightly rotated, placed off-centre on light or \
+            dark, tinted or grey paper under uneven light with noise; some are redrawn with a thin \
+            pen, some get ruled lines. Half are saved as JPEG, half as PNG, named \
+            photo-NNNN-label-D.EXT; labels.csv lists file, label and what was done.
+
+            Example:
+              digitlab make-photos --count 200 --out /tmp/photos && digitlab predict --json /tmp/photos/*.*g
+            """)
+
+    @Option(help: "How many photographs.")
+    var count: Int = 200
+
+    @Option(help: "Seed for the choices made per photograph.")
+    var seed: Int = 0
+
+    @Option(name: .customLong("data"), help: ArgumentHelp(
+        "Directory holding the four MNIST IDX files.", discussion: "Default: $DIGITLAB_DATA, else data/mnist.", valueName: "dir"))
+    var directory: String?
+
+    @Option(help: ArgumentHelp("Output directory.", valueName: "dir"))
+    var out: String
+
+    func run() throws {
+        do {
+            let data = try Dataset.load(.mnist, directory: Dataset.resolveDirectory(directory, files: .mnist))
+            var rows: [[String]] = []
+            for i in 0..<count {
+                let source = (i * 7919) % data.test.count
+                let photo = SyntheticPhotos.make(from: data.test, source: source, index: i, seed: UInt64(seed))
+                let number = String(repeating: "0", count: max(0, 4 - String(i).count)) + String(i)
+                let file = "photo-\(number)-label-\(photo.label).\(photo.jpeg ? "jpg" : "png")"
+                try ImageFile.write(photo.image, to: out + "/" + file, jpegQuality: 85)
+                rows.append([file, String(photo.label), String(source), photo.traits])
+            }
+            try AtomicFile.write(CSVTable(header: ["file", "label", "test_index", "traits"], rows: rows).text, to: out + "/labels.csv")
+            print("wrote \(count) photographs and labels.csv to \(out)")
+        } catch {
+            fail(error)
+        }
+    }
+}
