@@ -13,8 +13,9 @@ CASE ?= 1
 SWIFT ?= swift
 BIN := .build/release/digitlab
 
-# Debian packages the build needs: OpenBLAS (CBLAS), LAPACKE, zlib, libpng, libjpeg, pkg-config.
-PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev pkg-config
+# Debian packages the build needs: OpenBLAS (CBLAS), LAPACKE, zlib, libpng, libjpeg, pkg-config;
+# and Fashion-MNIST (in /usr/share/datasets/fashion-mnist) for the study beyond the paper.
+PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev pkg-config dataset-fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Public mirrors of the four MNIST files; the checksums of their uncompressed contents are checked.
@@ -25,12 +26,13 @@ MD5_train-labels-idx1-ubyte := a25bea736e30d166cdddb491f175f624
 MD5_t10k-images-idx3-ubyte := 2646ac647ad5339dbf082846283269ea
 MD5_t10k-labels-idx1-ubyte := 27ae3e4e09519cfbb04c329615203637
 
-.PHONY: all setup build test reproduce report case data data-check bench smoke-check clean help
+.PHONY: all setup build test reproduce reproduce-fashion report case data data-check bench smoke-check clean help
 
 all: build
 
 help:
 	@echo "make reproduce   train all eight cases (SEEDS=N for seeds 0..N-1) and write results/summary.*"
+	@echo "make reproduce-fashion   the eight cases on Fashion-MNIST (results/fashion-mnist/)"
 	@echo "make test        run the test suite and the smoke run's golden diff"
 	@echo "make case CASE=N train one case"
 	@echo "make report      rebuild tables and plots from existing runs"
@@ -86,6 +88,11 @@ reproduce: build data-check
 
 report: build
 	$(BIN) report
+	$(BIN) report --experiments experiments/fashion --out results/fashion-mnist
+
+# The eight cases on Fashion-MNIST, one seed each (results/fashion-mnist/).
+reproduce-fashion: build
+	$(BIN) reproduce --experiments experiments/fashion --out results/fashion-mnist
 
 case: build data-check
 	$(BIN) run experiments/case$(CASE).yaml

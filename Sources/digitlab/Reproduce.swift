@@ -55,7 +55,7 @@ struct Reproduce: ParsableCommand {
             }
             let allSpecs = try Reproduction.caseSpecs(experimentsDirectory: experiments)
             try Reproduction.writeSummary(specs: allSpecs, resultsDirectory: data.results,
-                                          paperResults: experiments + "/paper-results.csv")
+                                          paperResults: paperResults(in: experiments))
             print("wrote \(data.results)/summary.csv and \(data.results)/summary.md")
             if !failures.isEmpty {
                 for f in failures { FileHandle.standardError.write(Data("error: \(f)\n".utf8)) }
@@ -83,7 +83,7 @@ struct Report: ParsableCommand {
         do {
             let specs = try Reproduction.caseSpecs(experimentsDirectory: experiments)
             let table = try Reproduction.writeSummary(specs: specs, resultsDirectory: results,
-                                                      paperResults: experiments + "/paper-results.csv")
+                                                      paperResults: paperResults(in: experiments))
             let missing = table.rows.filter { $0.seeds.isEmpty }.map(\.name)
             print("wrote \(results)/summary.csv and \(results)/summary.md"
                   + (missing.isEmpty ? "" : "; no finished runs yet for " + missing.joined(separator: ", ")))
@@ -91,4 +91,11 @@ struct Report: ParsableCommand {
             fail(error)
         }
     }
+}
+
+/// The paper's results table beside a directory of case specs, if there is one (the Fashion-MNIST
+/// cases have none: the paper did not run them).
+func paperResults(in experiments: String) -> String? {
+    let path = experiments + "/paper-results.csv"
+    return FileManager.default.fileExists(atPath: path) ? path : nil
 }

@@ -58,14 +58,14 @@ public struct DatasetFiles: Sendable {
         classNames: (0...9).map(String.init))
 
     /// Zalando's Fashion-MNIST, same layout and sizes as MNIST; Debian's `dataset-fashion-mnist`
-    /// installs it under /usr/share.
+    /// installs it in /usr/share/datasets/fashion-mnist.
     public static let fashionMNIST = DatasetFiles(
         name: "fashion-mnist",
         trainImages: ("train-images-idx3-ubyte", "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
         trainLabels: ("train-labels-idx1-ubyte", "9018921c3c673c538a1fc5bad174d6f9"),
         testImages: ("t10k-images-idx3-ubyte", "8181f5470baa50b63fa0f6fddb340f0a"),
         testLabels: ("t10k-labels-idx1-ubyte", "15d484375f8d13e6eb1aabb0c3f46965"),
-        defaultDirectories: ["data/fashion-mnist", "/usr/share/dataset-fashion-mnist", "/usr/share/fashion-mnist"],
+        defaultDirectories: ["data/fashion-mnist", "/usr/share/datasets/fashion-mnist"],
         classNames: ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"])
 
     public static func named(_ name: String) -> DatasetFiles? {
