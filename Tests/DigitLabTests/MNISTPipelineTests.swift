@@ -90,6 +90,23 @@ struct MNISTPipelineTests {
         }
     }
 
+    @Test("a sheet photographed on a dark desk: the desk is not taken for ink")
+    func sheetOnDesk() throws {
+        let data = try PhotoFixtures.data()
+        for i in [8, 9, 10] {
+            let page = PhotoFixtures.page(data.test, i)
+            let reference = try MNISTPipeline.run(page).digit
+            // The page lies off-centre on a desk of grey 50 that shows 40-90 pixels on each side.
+            let (left, top, w, h) = (90, 40, page.width + 130, page.height + 100)
+            var pixels = [UInt8](repeating: 50, count: w * h)
+            for y in 0..<h { for x in 0..<w where (x + 3 * y) % 7 == 0 { pixels[y * w + x] = 62 } }
+            for y in 0..<page.height { for x in 0..<page.width { pixels[(y + top) * w + x + left] = page.pixels[y * page.width + x] } }
+            let result = try MNISTPipeline.run(RasterImage(width: w, height: h, channels: 1, pixels: pixels))
+            let s = PhotoFixtures.shiftedSimilarity(result.digit, reference)
+            #expect(s > 0.9, "digit \(i): similarity \(s)")
+        }
+    }
+
     @Test("thin pen strokes are thickened to MNIST's stroke width")
     func thinStrokes() throws {
         let data = try PhotoFixtures.data()

@@ -4,7 +4,8 @@
 /// 1. Working size: photographs larger than 1000 pixels on their longer side are shrunk (area
 ///    averaging), small images enlarged to 280 (bilinear), so that the thresholds below have
 ///    room to work and a phone photograph costs milliseconds.
-/// 2. Ink: `InkSignal` flattens uneven lighting, merges the colour channels along the ink's colour
+/// 2. Ink: a sheet of paper lying on a darker surface is cropped to (`SheetCrop`);
+///    `InkSignal` flattens uneven lighting, merges the colour channels along the ink's colour
 ///    and decides the polarity (the ink is the minority, light or dark); hysteresis thresholding
 ///    then keeps pixels at least 30% as strong as the ink that are connected to pixels at least
 ///    50% as strong, which drops noise.
@@ -117,6 +118,16 @@ public enum MNISTPipeline {
             let w = max(1, Int((Double(image.width) * scale).rounded())), h = max(1, Int((Double(image.height) * scale).rounded()))
             planes = planes.map { longer > workingMaxSide ? $0.resizedArea(width: w, height: h) : $0.resizedBilinear(width: w, height: h) }
         }
+        let luma: Plane
+        if planes.count == 3 {
+            luma = Plane(width: planes[0].width, height: planes[0].height,
+                         values: (0..<planes[0].values.count).map {
+                             0.299 * planes[0].values[$0] + 0.587 * planes[1].values[$0] + 0.114 * planes[2].values[$0]
+                         })
+        } else {
+            luma = planes[0]
+        }
+        if let sheet = SheetCrop.sheet(luma) { planes = planes.map { SheetCrop.crop($0, to: sheet) } }
         let width = planes[0].width, height = planes[0].height
         let signal = InkSignal(channels: planes)
         let smooth = binomialBlur(signal.plane)

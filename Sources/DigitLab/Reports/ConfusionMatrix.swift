@@ -27,15 +27,16 @@ public struct ConfusionMatrix: Sendable, Equatable {
 
     /// A heat map: correct predictions on the diagonal shaded green by the class's recall, errors
     /// shaded red by their count relative to the most frequent error, every non-zero count printed.
-    public func svg(title: String) -> String {
-        let cell = 46.0, left = 70.0, top = 92.0
+    public func svg(title: String, subtitle: String = "") -> String {
+        let cell = 46.0, left = 70.0, top = 110.0
         let size = cell * Double(classes)
         let width = left + size + 30, height = top + size + 30
         let maxError = max(1, (0..<classes).flatMap { t in (0..<classes).filter { $0 != t }.map { counts[t][$0] } }.max() ?? 1)
         var s = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif">
             <rect width="100%" height="100%" fill="white"/>
-            <text x="\(left)" y="24" font-size="16" fill="#222">\(svgEscape(title))</text>
+            <text x="20" y="26" font-size="16" fill="#222">\(svgEscape(title))</text>
+            <text x="20" y="48" font-size="13" fill="#555">\(svgEscape(subtitle))</text>
             <text x="\(left + size / 2)" y="\(top - 34)" font-size="13" text-anchor="middle" fill="#555">predicted</text>
             <text x="22" y="\(top + size / 2)" font-size="13" text-anchor="middle" fill="#555" transform="rotate(-90 22 \(top + size / 2))">true</text>
 

@@ -57,7 +57,8 @@ public struct ModelEvaluation: Sendable {
         let files: [(String, String)] = [
             ("evaluation.csv", summary.text),
             ("confusion.csv", confusion.csv),
-            ("confusion.svg", confusion.svg(title: "\(name): confusion matrix on \(count) test images, accuracy \(fixed(100 * accuracy, 2))%")),
+            ("confusion.svg", confusion.svg(title: "\(name): confusion matrix",
+                                            subtitle: "\(count) test images, accuracy \(fixed(100 * accuracy, 2))%")),
             ("misclassified.csv", gallery.csv),
             ("misclassified.svg", try gallery.svg(title: "\(name) on \(count) test images")),
         ]
