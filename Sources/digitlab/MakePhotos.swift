@@ -19,7 +19,7 @@ struct MakePhotos: ParsableCommand {
     @Option(help: "How many photographs.")
     var count: Int = 200
 
-    @Option(help: "Seed for the choices made per photograph.")
+    @Option(help: "Seed for the digits picked and the choices made per photograph.")
     var seed: Int = 0
 
     @Option(name: .customLong("data"), help: ArgumentHelp(
@@ -29,12 +29,17 @@ struct MakePhotos: ParsableCommand {
     @Option(help: ArgumentHelp("Output directory.", valueName: "dir"))
     var out: String
 
+    func validate() throws {
+        guard count > 0 else { throw ValidationError("--count must be positive") }
+        guard seed >= 0 else { throw ValidationError("--seed must not be negative") }
+    }
+
     func run() throws {
         do {
             let data = try Dataset.load(.mnist, directory: Dataset.resolveDirectory(directory, files: .mnist))
             var rows: [[String]] = []
             for i in 0..<count {
-                let source = (i * 7919) % data.test.count
+                let source = (i * 7919 + seed * 104_729) % data.test.count
                 let photo = SyntheticPhotos.make(from: data.test, source: source, index: i, seed: UInt64(seed))
                 let number = String(repeating: "0", count: max(0, 4 - String(i).count)) + String(i)
                 let file = "photo-\(number)-label-\(photo.label).\(photo.jpeg ? "jpg" : "png")"

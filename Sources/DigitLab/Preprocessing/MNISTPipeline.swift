@@ -110,13 +110,17 @@ public enum MNISTPipeline {
     }
 
     static func analyse(_ image: RasterImage, inspect: ((String, [Float], Int, Int) -> Void)? = nil) throws -> Analysis {
-        var planes = (0..<image.channels).map { Plane(width: image.width, height: image.height, values: image.channel($0)) }
         let longer = max(image.width, image.height)
-        if longer > workingMaxSide || longer < workingMinSide {
-            let target = longer > workingMaxSide ? workingMaxSide : workingMinSide
-            let scale = Double(target) / Double(longer)
-            let w = max(1, Int((Double(image.width) * scale).rounded())), h = max(1, Int((Double(image.height) * scale).rounded()))
-            planes = planes.map { longer > workingMaxSide ? $0.resizedArea(width: w, height: h) : $0.resizedBilinear(width: w, height: h) }
+        let target = longer > workingMaxSide ? workingMaxSide : max(longer, workingMinSide)
+        let scale = Double(target) / Double(longer)
+        let workingWidth = max(1, Int((Double(image.width) * scale).rounded()))
+        let workingHeight = max(1, Int((Double(image.height) * scale).rounded()))
+        // One channel at a time, so that a large photograph never has all its channels as floats.
+        var planes = (0..<image.channels).map { c -> Plane in
+            let plane = Plane(width: image.width, height: image.height, values: image.channel(c))
+            if target == longer { return plane }
+            return longer > workingMaxSide ? plane.resizedArea(width: workingWidth, height: workingHeight)
+                : plane.resizedBilinear(width: workingWidth, height: workingHeight)
         }
         let luma: Plane
         if planes.count == 3 {
