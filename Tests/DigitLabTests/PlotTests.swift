@@ -184,7 +184,8 @@ struct PlotTests {
              + "1,3,false,false,99.46,97.83,99.85,98.61,98.61\n2,4,false,false,88.00,95.02,99.70,98.60,98.69\n"
              + "3,3,true,false,89.13,95.14,99.62,98.49,98.17\n").write(toFile: paperPath, atomically: true, encoding: .utf8)
         let table = try ReproductionTable.collect(
-            resultsDirectory: dir, specs: [("caseA", 1, 3), ("caseB", 2, 3), ("caseC", 3, 3)],
+            resultsDirectory: dir, specs: [CaseKnobs(name: "caseA", paperCase: 1, epochs: 3), CaseKnobs(name: "caseB", paperCase: 2, epochs: 3),
+                                                CaseKnobs(name: "caseC", paperCase: 3, epochs: 3)],
             paper: PaperResults.read(path: paperPath))
 
         let written = try ReproductionPlots.writePlots(caseNames: ["caseA", "caseB", "caseC"], resultsDirectory: dir, table: table)

@@ -27,9 +27,13 @@ public enum Reproduction {
     public static func writeSummary(specs: [ExperimentSpec], resultsDirectory: String, paperResults: String?,
                                     basename: String = "summary", title: String = "Reproduction of the paper's results table") throws -> ReproductionTable {
         let paper = try paperResults.map { try PaperResults.read(path: $0) }
+        let keras = try KerasResults.read(directory: resultsDirectory + "/keras")
         let table = try ReproductionTable.collect(
             resultsDirectory: resultsDirectory,
-            specs: specs.map { ($0.name, $0.paperCase ?? 0, $0.epochs) }, paper: paper)
+            specs: specs.map { CaseKnobs(name: $0.name, paperCase: $0.paperCase ?? 0, epochs: $0.epochs,
+                                         denseLayers: $0.architecture.denseUnits.count, l2: !$0.l2Layers.isEmpty,
+                                         augmented: $0.augmentation.isEnabled) },
+            paper: paper, keras: keras.rows.isEmpty ? nil : keras)
         try AtomicFile.write(table.csv.text, to: "\(resultsDirectory)/\(basename).csv")
         let plots = try ReproductionPlots.writePlots(specs: specs, resultsDirectory: resultsDirectory, table: table)
         let dataset = Set(specs.map(\.dataset)).sorted().joined(separator: ", ")

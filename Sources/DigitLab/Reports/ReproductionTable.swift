@@ -59,13 +59,57 @@ public struct Spread: Sendable, Equatable {
         max = xs.max()!
     }
 
-    /// True when `x` lies outside [min, max] widened by half a printed digit (0.005 points).
-    public func excludes(_ x: Double) -> Bool { x < min - 0.005 || x > max + 0.005 }
+    /// True when `x` lies outside [min, max] widened by half a printed digit (0.005 points). One
+    /// seed spans no range, so it excludes nothing.
+    public func excludes(_ x: Double) -> Bool { count > 1 && (x < min - 0.005 || x > max + 0.005) }
+}
+
+/// The Keras peer's figures per case (`../shared/peers/keras_cases.py`, one JSON line per epoch
+/// and a SUMMARY line), read from `results/keras/caseN-seed-S.jsonl`, in percent.
+public struct KerasResults: Sendable {
+    public var rows: [Int: [Metric: Double]]
+    public var seeds: [Int: [Int]]
+
+    /// Reads every finished peer run in `directory` (files without a SUMMARY line are skipped).
+    public static func read(directory: String) throws -> KerasResults {
+        var rows: [Int: [Metric: [Double]]] = [:], seeds: [Int: [Int]] = [:]
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".jsonl") }.sorted()
+        for file in files {
+            let path = directory + "/" + file
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+                  let line = text.split(separator: "\n").last(where: { $0.hasPrefix("SUMMARY ") }) else { continue }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.dropFirst(8).utf8)) as? [String: Any],
+                  let c = (object["case"] as? NSNumber)?.intValue else {
+                throw DataError(path, "the SUMMARY line is not the peer's JSON summary")
+            }
+            let keys: [(Metric, String)] = [(.minTrain, "min_train"), (.maxTrain, "max_train"), (.minValidation, "min_val"),
+                                            (.maxValidation, "max_val"), (.test, "test_acc")]
+            for (m, k) in keys { if let v = (object[k] as? NSNumber)?.doubleValue { rows[c, default: [:]][m, default: []].append(100 * v) } }
+            seeds[c, default: []].append((object["seed"] as? NSNumber)?.intValue ?? 0)
+        }
+        return KerasResults(rows: rows.mapValues { $0.mapValues { $0.reduce(0, +) / Double($0.count) } }, seeds: seeds)
+    }
+}
+
+/// What a case varies, read from its spec, so a table can be drawn without the paper's.
+public struct CaseKnobs: Sendable {
+    public var name: String
+    public var paperCase: Int
+    public var epochs: Int
+    public var denseLayers: Int
+    public var l2: Bool
+    public var augmented: Bool
+
+    public init(name: String, paperCase: Int, epochs: Int, denseLayers: Int = 3, l2: Bool = false, augmented: Bool = false) {
+        self.name = name; self.paperCase = paperCase; self.epochs = epochs
+        self.denseLayers = denseLayers; self.l2 = l2; self.augmented = augmented
+    }
 }
 
 /// Every finished run of the reproduced cases, aggregated over seeds and set beside the paper.
 public struct ReproductionTable: Sendable {
     public struct CaseRow: Sendable {
+        public var knobs: CaseKnobs
         public var paperCase: Int
         public var name: String
         public var dataset: String
@@ -74,14 +118,16 @@ public struct ReproductionTable: Sendable {
         public var testLoss: Spread?
         public var epochSeconds: Spread?
         public var paper: PaperResults.Row?
+        /// The Keras peer's figures for this case, mean over its seeds.
+        public var keras: [Metric: Double]?
         public var epochs: Int
     }
 
     public var rows: [CaseRow]
 
     /// Collects the summaries of runs `results/runs/NAME/seed-*/summary.csv` for each spec name.
-    public static func collect(resultsDirectory: String, specs: [(name: String, paperCase: Int, epochs: Int)],
-                               paper: PaperResults?) throws -> ReproductionTable {
+    public static func collect(resultsDirectory: String, specs: [CaseKnobs], paper: PaperResults?,
+                               keras: KerasResults? = nil) throws -> ReproductionTable {
         var rows: [CaseRow] = []
         for spec in specs {
             let dir = resultsDirectory + "/runs/" + spec.name
@@ -104,9 +150,9 @@ public struct ReproductionTable: Sendable {
             }
             var spreads: [Metric: Spread] = [:]
             for (m, xs) in values { spreads[m] = Spread(xs) }
-            rows.append(CaseRow(paperCase: spec.paperCase, name: spec.name, dataset: dataset, seeds: seeds, spreads: spreads,
-                                testLoss: Spread(losses), epochSeconds: Spread(seconds), paper: paper?.rows[spec.paperCase],
-                                epochs: spec.epochs))
+            rows.append(CaseRow(knobs: spec, paperCase: spec.paperCase, name: spec.name, dataset: dataset, seeds: seeds,
+                                spreads: spreads, testLoss: Spread(losses), epochSeconds: Spread(seconds),
+                                paper: paper?.rows[spec.paperCase], keras: keras?.rows[spec.paperCase], epochs: spec.epochs))
         }
         return ReproductionTable(rows: rows)
     }
@@ -117,7 +163,7 @@ public struct ReproductionTable: Sendable {
         var header = ["case", "name", "dataset", "epochs", "seeds"]
         for m in Metric.allCases {
             header += ["\(m.rawValue)_mean", "\(m.rawValue)_std", "\(m.rawValue)_min", "\(m.rawValue)_max",
-                       "\(m.rawValue)_paper", "\(m.rawValue)_paper_outside"]
+                       "\(m.rawValue)_keras", "\(m.rawValue)_paper", "\(m.rawValue)_paper_outside"]
         }
         header += ["test_loss_mean", "epoch_seconds_median"]
         let body = rows.map { r -> [String] in
@@ -126,8 +172,8 @@ public struct ReproductionTable: Sendable {
                 let s = r.spreads[m], p = r.paper?.figures[m.rawValue]
                 cells += [s.map { fixed($0.mean, 3) } ?? "", s.map { fixed($0.std, 3) } ?? "",
                           s.map { fixed($0.min, 3) } ?? "", s.map { fixed($0.max, 3) } ?? "",
-                          p.map { fixed($0, 2) } ?? "",
-                          (s != nil && p != nil) ? (s!.excludes(p!) ? "yes" : "no") : ""]
+                          r.keras?[m].map { fixed($0, 3) } ?? "", p.map { fixed($0, 2) } ?? "",
+                          (s != nil && p != nil && s!.count > 1) ? (s!.excludes(p!) ? "yes" : "no") : ""]
             }
             cells += [r.testLoss.map { fixed($0.mean, 5) } ?? "", r.epochSeconds.map { fixed($0.mean, 2) } ?? ""]
             return cells
@@ -136,34 +182,42 @@ public struct ReproductionTable: Sendable {
     }
 
     /// Two Markdown tables shaped like the paper's (without and with augmentation): ours as
-    /// mean ± std over seeds with the range, and the paper's figure, flagged when outside our range.
+    /// mean ± std over seeds with the range, the Keras peer's figure, and the paper's, flagged when
+    /// outside our range. Without the paper's figures, its columns are left out.
     public var markdown: String {
         var out: [String] = []
+        let hasPaper = rows.contains { $0.paper != nil }, hasKeras = rows.contains { $0.keras != nil }
+        let sources = ["ours"] + (hasKeras ? ["Keras"] : []) + (hasPaper ? ["paper"] : [])
         for augmented in [false, true] {
-            let group = rows.filter { ($0.paper?.augmentation ?? false) == augmented }
+            let group = rows.filter { $0.knobs.augmented == augmented }
             guard !group.isEmpty else { continue }
             out.append(augmented ? "### With rotation augmentation (cases 5-8)" : "### Without augmentation (cases 1-4)")
             out.append("")
             let metrics: [Metric] = augmented ? [.minTrain, .maxTrain, .test] : Metric.allCases
-            out.append("| Case | Dense layers | L2 | Seeds | " + metrics.map { "\($0.title): ours | paper" }.joined(separator: " | ") + " |")
-            out.append("| --- | --- | --- | --- | " + metrics.map { _ in "--- | ---" }.joined(separator: " | ") + " |")
+            out.append("| Case | Dense layers | L2 | Seeds | " + metrics.map { m in sources.map { "\(m.title): \($0)" }.joined(separator: " | ") }.joined(separator: " | ") + " |")
+            out.append("| --- | --- | --- | --- | " + metrics.map { _ in sources.map { _ in "---" }.joined(separator: " | ") }.joined(separator: " | ") + " |")
             for r in group {
-                var cells = [String(r.paperCase), r.paper.map { String($0.denseLayers) } ?? "?",
-                             r.paper.map { $0.l2 ? "yes" : "no" } ?? "?", String(r.seeds.count)]
+                var cells = [String(r.paperCase), String(r.knobs.denseLayers), r.knobs.l2 ? "yes" : "no", String(r.seeds.count)]
                 for m in metrics {
                     let s = r.spreads[m], p = r.paper?.figures[m.rawValue]
                     if let s {
                         cells.append(s.count > 1 ? "\(fixed(s.mean, 2)) ± \(fixed(s.std, 2)) (\(fixed(s.min, 2))-\(fixed(s.max, 2)))"
                                                  : fixed(s.mean, 2))
                     } else { cells.append("-") }
-                    if let p { cells.append((s.map { $0.excludes(p) } ?? false) ? "**\(fixed(p, 2))** ⚑" : fixed(p, 2)) }
-                    else { cells.append("-") }
+                    if hasKeras { cells.append(r.keras?[m].map { fixed($0, 2) } ?? "-") }
+                    if hasPaper {
+                        if let p { cells.append((s.map { $0.excludes(p) } ?? false) ? "**\(fixed(p, 2))** ⚑" : fixed(p, 2)) }
+                        else { cells.append("-") }
+                    }
                 }
                 out.append("| " + cells.joined(separator: " | ") + " |")
             }
             out.append("")
         }
-        out.append("Ours: mean ± standard deviation over seeds (min-max), in percent. ⚑ marks a paper figure outside the range our seeds span.")
+        var legend = "Ours: mean ± standard deviation over seeds (min-max), in percent."
+        if hasKeras { legend += " Keras: the seed's own stack (TensorFlow CPU, `../shared/peers/keras_cases.py`), seed 0, same cases." }
+        if hasPaper { legend += " ⚑ marks a paper figure outside the range our seeds span (with two seeds or more)." }
+        out.append(legend)
         return out.joined(separator: "\n") + "\n"
     }
 }
