@@ -192,7 +192,9 @@ training:
 EOF
 say "requeue test: $epochs epochs of about $per_epoch s, under a 2-minute limit with the warning 60 s before it"
 job=$("$BIN" sweep --slurm --parsable --cpus-per-task 1 --time 2 --signal-seconds 60 --out "$cluster" "$spec")
-say "submitted job $job; the same run uninterrupted, locally, meanwhile"
+if dup=$("$BIN" sweep --slurm --out "$cluster" "$spec" 2>&1); then die "the same sweep was submitted twice: $dup"; fi
+grep -q "still queued or running" <<<"$dup" || die "submitting a queued sweep again: $dup"
+say "submitted job $job (and a second submission was refused); the same run uninterrupted, locally, meanwhile"
 "$BIN" run --shard 0/1 --threads 1 --out "$local" "$spec" > "$WORK/requeue-local.log" 2>&1 &
 reference=$!
 lifted=

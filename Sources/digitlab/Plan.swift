@@ -4,7 +4,7 @@ import Foundation
 
 /// The spec files of a sweep and the seeds to run them with, as `plan`, `sweep` and `report` take them.
 struct SweepSpecs: ParsableArguments {
-    @Argument(help: ArgumentHelp("Spec files; each runs at every point of its grid: and with each of its training.seeds.",
+    @Argument(help: ArgumentHelp("Spec files; each runs at every combination of its grid and with each of its training.seeds.",
                                  valueName: "spec"))
     var specs: [String] = []
 

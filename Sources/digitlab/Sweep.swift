@@ -21,7 +21,7 @@ struct Sweep: ParsableCommand {
 
             Examples:
               digitlab sweep --slurm --dry-run experiments/sweeps/case7-lr.yaml
-              digitlab sweep --slurm --partition gpu --time 1:00:00 --cpus-per-task 4 --array-parallelism 8 experiments/case*.yaml
+              digitlab sweep --slurm --partition short --time 1:00:00 --cpus-per-task 4 --array-parallelism 8 experiments/case*.yaml
             """)
 
     @Flag(help: "Submit to Slurm (the one scheduler supported; without Slurm, see `digitlab run --shard`).")
@@ -125,6 +125,11 @@ struct Sweep: ParsableCommand {
             script.extraOptions = sbatchOptions
             script.threads = threads
             script.dataDirectory = dataDirectory
+            // The same sweep still queued or running would train its unfinished runs twice at once.
+            if !dryRun, let queued = Self.queuedJobs(named: name), !queued.isEmpty {
+                throw DataError("sweep", "job \(queued.joined(separator: ", ")) named \(name) is still queued or running, and would train "
+                                + "the same runs: wait for it (squeue --me), cancel it (scancel \(queued[0])), or give this one another --job-name")
+            }
             if !dryRun, let maxArray = Self.maxArraySize(), let top = pending.last?.id, top >= maxArray {
                 throw DataError("sweep", "task id \(top) is beyond this cluster's MaxArraySize (\(maxArray)): split the specs into several sweeps")
             }
@@ -150,6 +155,16 @@ struct Sweep: ParsableCommand {
         if let real = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return real }
         let arg0 = CommandLine.arguments[0]
         return arg0.hasPrefix("/") ? arg0 : FileManager.default.currentDirectoryPath + "/" + arg0
+    }
+
+    /// The ids of this user's jobs of that name still in the queue, if squeue answers.
+    static func queuedJobs(named name: String) -> [String]? {
+        guard let out = try? capture(["squeue", "--me", "--noheader", "--name", name, "--format", "%A"]), out.status == 0 else { return nil }
+        var seen: [String] = []
+        for id in out.stdout.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) where !id.isEmpty && !seen.contains(id) {
+            seen.append(id)
+        }
+        return seen
     }
 
     /// The cluster's MaxArraySize (array ids must be below it), if scontrol says.
