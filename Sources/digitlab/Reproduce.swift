@@ -54,9 +54,9 @@ struct Reproduce: ParsableCommand {
                 }
             }
             let allSpecs = try Reproduction.caseSpecs(experimentsDirectory: experiments)
-            try Reproduction.writeSummary(specs: allSpecs, resultsDirectory: data.results,
-                                          paperResults: paperResults(in: experiments))
-            print("wrote \(data.results)/summary.csv and \(data.results)/summary.md")
+            let table = try Reproduction.writeSummary(specs: allSpecs, resultsDirectory: data.results,
+                                                      paperResults: paperResults(in: experiments))
+            say("wrote \(data.results)/summary.csv and \(data.results)/summary.md" + updateReadme(table, results: data.results))
             if !failures.isEmpty {
                 for f in failures { FileHandle.standardError.write(Data("error: \(f)\n".utf8)) }
                 throw ExitCode(1)
@@ -108,7 +108,7 @@ struct Report: ParsableCommand {
             let table = try Reproduction.writeSummary(specs: specs, resultsDirectory: results,
                                                       paperResults: paperResults(in: experiments))
             let missing = table.rows.filter { $0.seeds.isEmpty }.map(\.name)
-            print("wrote \(results)/summary.csv and \(results)/summary.md"
+            print("wrote \(results)/summary.csv and \(results)/summary.md" + updateReadme(table, results: results)
                   + (missing.isEmpty ? "" : "; no finished runs yet for " + missing.joined(separator: ", ")))
             let plans = specs.flatMap { spec in
                 Reproduction.seeds(for: spec, count: seeds).map { RunPlan(spec: spec, seed: $0, resultsDirectory: results) }
@@ -141,4 +141,12 @@ struct Report: ParsableCommand {
 func paperResults(in experiments: String) -> String? {
     let path = experiments + "/paper-results.csv"
     return FileManager.default.fileExists(atPath: path) ? path : nil
+}
+
+/// Rewrites the README's results block when the tables are the repository's own (results/ of the
+/// paper's cases); returns a note for the command's output line.
+func updateReadme(_ table: ReproductionTable, results: String) -> String {
+    guard results == "results", table.rows.contains(where: { $0.paper != nil }),
+          (try? Reproduction.updateResultsBlock(in: "README.md", table: table)) == true else { return "" }
+    return " and the table in README.md"
 }

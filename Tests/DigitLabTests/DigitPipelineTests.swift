@@ -5,7 +5,7 @@ import Testing
 /// Both pipelines on synthetic photographs of MNIST test digits (`SyntheticPhotos`: enlarged,
 /// rotated, off-centre, on tinted light or dark paper under uneven light with noise, some with thin
 /// strokes or ruled lines), saved and read back as PNG and JPEG.
-@Suite("Digit pipelines on photographs", .serialized)
+@Suite("Digit pipelines on photographs")
 struct DigitPipelineTests {
     /// Fraction of `count` photographs each pipeline reads right.
     static func accuracy(reader: DigitReader, data: LabeledImages, count: Int, offset: Int) throws -> [DigitPipeline: Double] {
@@ -52,6 +52,23 @@ struct DigitPipelineTests {
         let acc = try Self.accuracy(reader: reader, data: shared.data.test, count: 100, offset: 5000)
         #expect(acc[.mnist]! >= 0.95, "mnist \(acc[.mnist]!), paper \(acc[.paper]!)")
         #expect(acc[.mnist]! >= acc[.paper]! + 0.3, "mnist \(acc[.mnist]!), paper \(acc[.paper]!)")
+    }
+
+    @Test("MNIST's own test digits, given as images, read about as well through mnist as unprocessed")
+    func mnistDigits() throws {
+        let shared = try PhotoFixtures.get()
+        let reader = try DigitReader(modelPath: shared.modelPath)
+        let set = shared.data.test
+        var raw = 0, piped = 0
+        for i in stride(from: 0, to: 6000, by: 20) {
+            let image = PhotoFixtures.mnistImage(set, i)
+            let direct = reader.normalization.apply(LabeledImages(images: image.pixels, labels: [0], height: 28, width: 28))
+            let prepared = try DigitPipeline.mnist.prepare(image, normalization: reader.normalization)
+            let p = reader.probabilities([direct, prepared.input])
+            if p[0].indices.max(by: { p[0][$0] < p[0][$1] }) == Int(set.labels[i]) { raw += 1 }
+            if p[1].indices.max(by: { p[1][$0] < p[1][$1] }) == Int(set.labels[i]) { piped += 1 }
+        }
+        #expect(piped >= raw - 9, "of 300: \(raw) unprocessed, \(piped) through the mnist pipeline")
     }
 
     @Test("the preview is the model's input scaled to white, and MNIST digits read as MNIST")

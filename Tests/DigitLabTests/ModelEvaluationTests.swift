@@ -2,7 +2,7 @@ import DigitLab
 import Foundation
 import Testing
 
-@Suite("Model evaluation", .serialized)
+@Suite("Model evaluation")
 struct ModelEvaluationTests {
     @Test("accuracy, confusion matrix and gallery agree with each other and with the training run")
     func evaluation() throws {

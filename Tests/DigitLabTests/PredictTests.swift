@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// `digitlab predict`, `evaluate` and `make-photos` as a user runs them.
-@Suite("Predict and evaluate commands", .serialized)
+@Suite("Predict and evaluate commands")
 struct PredictTests {
     @Test("predict: a line per image, JSON on request, preprocessed inputs saved, failures named and counted")
     func predict() throws {

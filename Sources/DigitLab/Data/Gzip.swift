@@ -69,7 +69,7 @@ public final class ByteSource {
             if inputAvailable == 0 && !fileEnded {
                 let chunk = try handle.read(upToCount: inputBuffer.count) ?? Data()
                 if chunk.isEmpty { fileEnded = true } else {
-                    inputBuffer.withUnsafeMutableBytes { chunk.copyBytes(to: $0) }
+                    _ = inputBuffer.withUnsafeMutableBytes { chunk.copyBytes(to: $0) }
                     inputAvailable = chunk.count
                     inputOffset = 0
                 }

@@ -85,7 +85,9 @@ struct InkSignal {
         init(_ grey: [Float], width: Int, height: Int, inkIsDark: Bool, backgrounds: [Plane]) {
             self.inkIsDark = inkIsDark
             self.backgrounds = backgrounds
-            let t = 3 * InkSignal.noise(grey, width: width)
+            // Three noise deviations, but at least 4 grey levels: a flawless synthetic picture has
+            // no noise, and a misfit of a level or two is still paper.
+            let t = max(3 * InkSignal.noise(grey, width: width), 4)
             var flat = 0, inkward = 0.0, opposite = 0.0
             for v in grey {
                 let d = inkIsDark ? -v : v
@@ -131,8 +133,9 @@ struct InkSignal {
     }
 
     /// The smooth background of each channel: a quadratic surface fitted to the cells' paper side
-    /// (their 80th percentile for dark ink, 20th for light ink), refitted without the cells that
-    /// lie more than 2.5 robust deviations towards the ink (or 7.5 away from it) until the set settles.
+    /// (their 80th percentile for dark ink, 20th for light ink): starting from a flat paper at that
+    /// quantile over all cells, refitted without the cells that lie more than 2.5 robust deviations
+    /// towards the ink (or 7.5 away from it) until the set settles.
     static func fitBackgrounds(_ channels: [Plane], inkIsDark: Bool) -> [Plane] {
         let width = channels[0].width, height = channels[0].height
         let cell = max(2, (max(width, height) + 23) / 24)
@@ -157,15 +160,12 @@ struct InkSignal {
         func basis(_ u: Double, _ v: Double) -> [Double] { [1, u, v, u * u, u * v, v * v] }
         let terms = 6
         func flat(_ m: [Double]) -> [Double] { [m.sorted()[Int(Double(m.count - 1) * quantile)], 0, 0, 0, 0, 0] }
-        var inlier = [Bool](repeating: true, count: points.count)
+        // Start from a flat paper at the cells' paper-side quantile, so that the first inliers are
+        // chosen against the paper, not against a surface already pulled towards the ink.
         var coefficients: [[Double]] = levels.map(flat)
         if points.count >= 3 * terms {
+            var inlier: [Bool] = []
             for _ in 0..<12 {
-                guard inlier.filter({ $0 }).count >= 2 * terms else { break }
-                let rows = points.indices.filter { inlier[$0] }
-                coefficients = levels.map { m in
-                    leastSquares(rows.map { basis(points[$0].u, points[$0].v) }, rows.map { m[$0] }) ?? flat(m)
-                }
                 // Residuals towards the ink (darker for dark ink) and away from it, worst channel.
                 var towards = [Double](repeating: 0, count: points.count), away = towards
                 for i in points.indices {
@@ -180,8 +180,12 @@ struct InkSignal {
                 let spread = zip(towards, away).map { max($0, $1) }.sorted()
                 let limit = max(2.5 * 1.4826 * spread[spread.count / 2], 2)
                 let next = points.indices.map { towards[$0] <= limit && away[$0] <= 3 * limit }
-                if next == inlier { break }
+                if next == inlier || next.filter({ $0 }).count < 2 * terms { break }
                 inlier = next
+                let rows = points.indices.filter { inlier[$0] }
+                coefficients = levels.map { m in
+                    leastSquares(rows.map { basis(points[$0].u, points[$0].v) }, rows.map { m[$0] }) ?? flat(m)
+                }
             }
         }
         return coefficients.map { k in

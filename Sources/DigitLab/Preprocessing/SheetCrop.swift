@@ -3,9 +3,9 @@
 /// surface around it would pass for ink.
 ///
 /// The picture's grey levels are split in two by Otsu's threshold; if the largest bright region
-/// covers between a fifth and 97% of the picture, most of the picture's frame is dark, and the
-/// two classes differ by at least 40 grey levels, the sheet is that region's bounding box, inset
-/// by 2% of its size. Otherwise (paper filling the picture, light ink on a dark board, uneven
+/// covers between a fifth and 97% of the picture and at least 70% of its own bounding box, most of
+/// the picture's frame is dark, and the two classes differ by at least 40 grey levels, the sheet
+/// is that region's bounding box, inset by 2% of its size. Otherwise (paper filling the picture, light ink on a dark board, uneven
 /// light) there is no sheet to crop to.
 enum SheetCrop {
     struct Box: Equatable {
@@ -49,6 +49,9 @@ enum SheetCrop {
         guard let sheet = regions.components.max(by: { $0.area < $1.area }) else { return nil }
         let share = Double(sheet.area) / Double(n)
         guard share >= 0.2 && share <= 0.97 else { return nil }
+        // A sheet is solid: it fills most of its bounding box (a rectangle turned by 10 degrees
+        // fills 75%), where a bold light digit on a dark ground, its strokes, fills far less.
+        guard Double(sheet.area) >= 0.7 * Double(sheet.boxWidth * sheet.boxHeight) else { return nil }
         let insetX = sheet.boxWidth / 50, insetY = sheet.boxHeight / 50
         let box = Box(minX: sheet.minX + insetX, minY: sheet.minY + insetY, maxX: sheet.maxX - insetX, maxY: sheet.maxY - insetY)
         guard box.maxX - box.minX >= 31 && box.maxY - box.minY >= 31 else { return nil }
