@@ -54,9 +54,10 @@ struct Reproduce: ParsableCommand {
                 }
             }
             let allSpecs = try Reproduction.caseSpecs(experimentsDirectory: experiments)
-            try Reproduction.writeSummary(specs: allSpecs, resultsDirectory: data.results,
-                                          paperResults: paperResults(in: experiments))
+            let table = try Reproduction.writeSummary(specs: allSpecs, resultsDirectory: data.results,
+                                                      paperResults: paperResults(in: experiments))
             print("wrote \(data.results)/summary.csv and \(data.results)/summary.md")
+            printStale(table)
             if !failures.isEmpty {
                 for f in failures { FileHandle.standardError.write(Data("error: \(f)\n".utf8)) }
                 throw ExitCode(1)
@@ -87,10 +88,19 @@ struct Report: ParsableCommand {
             let missing = table.rows.filter { $0.seeds.isEmpty }.map(\.name)
             print("wrote \(results)/summary.csv and \(results)/summary.md"
                   + (missing.isEmpty ? "" : "; no finished runs yet for " + missing.joined(separator: ", ")))
+            printStale(table)
         } catch {
             fail(error)
         }
     }
+}
+
+/// Says which finished runs the table left out because their spec is not the current one.
+func printStale(_ table: ReproductionTable) {
+    let stale = table.rows.filter { !$0.staleSeeds.isEmpty }
+    guard !stale.isEmpty else { return }
+    print("left out of the table, finished with another spec than the current one (make reproduce runs them again): "
+          + stale.map { "\($0.name) seed " + $0.staleSeeds.map(String.init).joined(separator: ",") }.joined(separator: "; "))
 }
 
 /// The paper's results table beside a directory of case specs, if there is one (the Fashion-MNIST
