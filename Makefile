@@ -2,6 +2,7 @@
 #
 #   make reproduce     set up, build, check the data, train the paper's eight cases, write the tables
 #   make test          set up, build, run the test suite and the smoke run's golden diff
+#   make test-slurm    a one-node Slurm cluster on this machine: a sweep as a job array, requeue on timeout
 #
 # MNIST is read from $(DIGITLAB_DATA) (default data/mnist); `make data` downloads it there.
 
@@ -26,7 +27,7 @@ MD5_train-labels-idx1-ubyte := a25bea736e30d166cdddb491f175f624
 MD5_t10k-images-idx3-ubyte := 2646ac647ad5339dbf082846283269ea
 MD5_t10k-labels-idx1-ubyte := 27ae3e4e09519cfbb04c329615203637
 
-.PHONY: all setup build test reproduce reproduce-fashion report case data data-check bench smoke-check clean help fuzz fuzz-build
+.PHONY: all setup build test test-slurm reproduce reproduce-fashion report case data data-check bench smoke-check clean help fuzz fuzz-build
 
 all: build
 
@@ -34,6 +35,7 @@ help:
 	@echo "make reproduce   train all eight cases (SEEDS=N for seeds 0..N-1) and write results/summary.*"
 	@echo "make reproduce-fashion   the eight cases on Fashion-MNIST (results/fashion-mnist/)"
 	@echo "make test        run the test suite and the smoke run's golden diff"
+	@echo "make test-slurm  start a one-node Slurm cluster here (root), run the smoke sweep and a requeue through it"
 	@echo "make case CASE=N train one case"
 	@echo "make report      rebuild tables and plots from existing runs"
 	@echo "make bench       measure speed (see results/bench/)"
@@ -104,6 +106,12 @@ case: build data-check
 test: build data-check
 	OPENBLAS_CORETYPE=$$($(BIN) blas --core-type) $(SWIFT) test -c release
 	$(MAKE) --no-print-directory smoke-check
+
+# Installs Debian's slurm-wlm and munge, starts a one-node cluster as root, submits the smoke
+# sweep as a job array and a run longer than its time limit, and checks both against local runs
+# (about 10 minutes; see scripts/test-slurm.sh).
+test-slurm: build data-check
+	scripts/test-slurm.sh
 
 smoke-check:
 	@rm -rf .build/smoke && mkdir -p .build/smoke

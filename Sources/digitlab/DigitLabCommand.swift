@@ -30,9 +30,11 @@ struct DigitLabCommand: ParsableCommand {
               digitlab run experiments/case7.yaml
               digitlab run experiments/case1.yaml --epochs 1 --limit 20000
               digitlab reproduce
+              digitlab plan experiments/sweeps/case7-lr.yaml
+              digitlab sweep --slurm --time 1:00:00 experiments/sweeps/case7-lr.yaml
               digitlab diff results/summary.csv other/summary.csv --tolerance 0.5
             """,
-        subcommands: [Run.self, Reproduce.self, Report.self, Diff.self, Bench.self, BLASInfo.self, SpecKeys.self,
+        subcommands: [Run.self, Reproduce.self, Report.self, Plan.self, Sweep.self, Diff.self, Bench.self, BLASInfo.self, SpecKeys.self,
                       Predict.self, Evaluate.self, MakePhotos.self])
 }
 

@@ -1,10 +1,11 @@
 import ArgumentParser
 import DigitLab
+import DigitLabEngine
 import Foundation
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train one experiment spec and write its results.",
+        abstract: "Train one experiment spec, or runs of a sweep, and write their results.",
         discussion: """
             Writes under results/runs/NAME/seed-N/: spec.yaml (the resolved spec), history.csv \
             (one row per epoch, byte-identical for the same spec and seed), timing.csv (seconds \
@@ -12,10 +13,22 @@ struct Run: ParsableCommand {
             weights, Keras names and layouts) and checkpoint.safetensors (to resume). With \
             --epochs, --limit or --set, the run directory's name records them, so quick looks \
             never overwrite a full run.
+
+            With --task ID or --shard I/N, the specs are a sweep (see `digitlab plan`): every \
+            spec at every point of its grid and for each of its seeds, as independent runs numbered \
+            in a fixed order. --task runs one of them (a Slurm array task), --shard every N-th from \
+            I (a machine's share without Slurm). Finished runs are skipped and interrupted ones \
+            resume where they stopped.
+
+            Examples:
+              digitlab run experiments/case7.yaml
+              digitlab run --task 3 experiments/sweeps/case7-lr.yaml
+              digitlab run --shard 0/2 --threads 1 experiments/sweeps/case7-lr.yaml
             """)
 
-    @Argument(help: ArgumentHelp("The experiment spec (YAML), e.g. experiments/case7.yaml.", valueName: "spec"))
-    var spec: String
+    @Argument(help: ArgumentHelp("The experiment spec (YAML), e.g. experiments/case7.yaml; with --task or --shard, the sweep's specs.",
+                                 valueName: "spec"))
+    var specs: [String] = []
 
     @Option(help: "Train this many epochs instead of the spec's.")
     var epochs: Int?
@@ -31,22 +44,59 @@ struct Run: ParsableCommand {
         discussion: "Example: --set optimizer.learning_rate=5e-4", valueName: "key=value"))
     var overrides: [String] = []
 
-    @Flag(help: "Continue from the run's last completed epoch if it has a checkpoint.")
+    @Flag(help: "Continue from the run's last completed epoch if it has a checkpoint (always so with --task and --shard).")
     var resume = false
+
+    @Option(help: ArgumentHelp("Run the sweep's run with this id (see `digitlab plan`).", valueName: "id"))
+    var task: Int?
+
+    @Option(help: ArgumentHelp("Run every N-th run of the sweep, from id I.", valueName: "I/N"))
+    var shard: String?
+
+    @Option(help: "With --task or --shard: run every spec for seeds 0..<N instead of its training.seeds.")
+    var seeds: Int?
+
+    @Option(help: "Engine threads (default: the CPUs this process may use; in a Slurm job, those Slurm allocated).")
+    var threads: Int?
+
+    @Option(help: .hidden)
+    var expectPlan: String?
 
     @OptionGroup var data: DataOptions
 
+    func validate() throws {
+        if specs.isEmpty { throw ValidationError("Missing expected argument '<spec>'.") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+        if task != nil || shard != nil {
+            if task != nil && shard != nil { throw ValidationError("--task and --shard do not go together.") }
+            if epochs != nil || limit != nil || seed != nil || !overrides.isEmpty {
+                throw ValidationError("--task and --shard run the sweep as its specs plan it; put --epochs, --limit, --seed or --set into the specs (or their grid:).")
+            }
+            if let seeds, seeds < 1 { throw ValidationError("--seeds must be at least 1.") }
+        } else {
+            if specs.count > 1 { throw ValidationError("One spec at a time; several specs make a sweep: use --task ID or --shard I/N (see `digitlab plan`).") }
+            if seeds != nil { throw ValidationError("--seeds goes with --task or --shard; for one run, use --seed.") }
+        }
+    }
+
     func run() throws {
+        if task != nil || shard != nil { runSweep() }
         var sets = overrides
         if let epochs { sets.append("training.epochs=\(epochs)") }
         if let limit { sets.append("training.limit=\(limit)") }
         do {
-            let spec = try ExperimentSpec.load(path: self.spec, overrides: sets)
+            let spec = try ExperimentSpec.load(path: specs[0], overrides: sets)
+            if !spec.grid.isEmpty {
+                let count = spec.gridPoints.count
+                throw DataError(specs[0], "sweeps a grid of \(count) settings; run one with `digitlab run --task ID \(specs[0])` "
+                                + "(ids from `digitlab plan \(specs[0])`), or all with `digitlab run --shard 0/1 \(specs[0])`")
+            }
             let variant = sets.isEmpty ? nil : sets.map { $0.replacingOccurrences(of: "training.", with: "") }
                 .joined(separator: ",").replacingOccurrences(of: "/", with: "_")
             let plan = RunPlan(spec: spec, seed: seed ?? spec.seed, resultsDirectory: data.results, variant: variant)
             let printer = ProgressPrinter()
             let runner = Runner(dataDirectory: data.directory, observer: printer)
+            if let threads { EngineThreads.count = threads }
             Interruption.install()
             do {
                 try runner.run(plan, resume: resume)
@@ -57,6 +107,61 @@ struct Run: ParsableCommand {
                 }
                 throw e
             }
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// --task or --shard: the planned runs this process takes, finished ones skipped.
+    private func runSweep() -> Never {
+        do {
+            let plan = try SweepPlan.expand(specFiles: specs, seedCount: seeds, resultsDirectory: data.results)
+            if let expectPlan, expectPlan != plan.digest {
+                throw DataError(specs.joined(separator: " "), "these specs now plan other runs than when the sweep was submitted "
+                                + "(plan \(plan.digest), submitted \(expectPlan)): were they edited? Submit the sweep again.")
+            }
+            let mine: [PlannedRun]
+            if let task {
+                guard plan.runs.indices.contains(task) else {
+                    throw DataError("--task", "no run \(task): the plan has \(plan.runs.count) runs, ids 0-\(plan.runs.count - 1)")
+                }
+                mine = [plan.runs[task]]
+            } else {
+                let (i, n) = try SweepPlan.parseShard(shard!)
+                mine = plan.shard(i, of: n)
+            }
+            let pending = mine.filter { !$0.plan.isFinished }
+            let what = task.map { "task \($0)" } ?? "shard \(shard!)"
+            if let task, pending.isEmpty {
+                say("task \(task): \(mine[0].label) has already finished; nothing to do")
+            } else if task == nil {
+                say("\(what): \(mine.count) of \(plan.runs.count) planned runs, \(mine.count - pending.count) already finished, \(pending.count) to train")
+            }
+            let runner = Runner(dataDirectory: data.directory, observer: nil)
+            if let threads { EngineThreads.count = threads }
+            Interruption.install()
+            var failures: [String] = []
+            for (k, run) in pending.enumerated() {
+                let prefix = pending.count > 1 ? "[\(k + 1)/\(pending.count)] " : ""
+                say("\(prefix)run \(run.id): \(run.label) (\(run.specFile)\(run.settings.isEmpty ? "" : ", " + run.settingsText))"
+                    + (run.plan.isStarted ? "; resuming from its checkpoint (epochs done: \(run.plan.completedEpochs))" : ""))
+                let printer = ProgressPrinter(prefix: prefix)
+                runner.observer = printer
+                do {
+                    try withExtendedLifetime(printer) { _ = try runner.run(run.plan, resume: true) }
+                } catch let error as TrainingError {
+                    if case .interrupted = error {
+                        let again = CommandLine.arguments.dropFirst().filter { $0 != "--resume" }.joined(separator: " ")
+                        Interruption.exitResumable(error, resume: "digitlab \(again) (finished runs are skipped, this one resumes)")
+                    }
+                    failures.append("run \(run.id) (\(run.label)): \(error)")
+                }
+            }
+            if !failures.isEmpty {
+                for f in failures { FileHandle.standardError.write(Data("error: \(f)\n".utf8)) }
+                Foundation.exit(1)
+            }
+            Foundation.exit(0)
         } catch {
             fail(error)
         }

@@ -25,6 +25,9 @@ public struct ExperimentSpec: Sendable {
     public var seeds: [Int]?
     public var validationSplit: Double
     public var limit: Int?
+    /// The spec's `grid:`, in the order the file lists its keys: a sweep runs every combination
+    /// of their values (see `gridPoints` and `SweepPlan`). Empty for a single run.
+    public var grid: [GridAxis]
     /// The merged tree every field was read from, for writing the resolved spec.
     public let tree: SpecTree
     /// The file the spec was loaded from.
@@ -39,6 +42,9 @@ public struct ExperimentSpec: Sendable {
                 throw SpecError(file: "--set", key: assignment, problem: "expected KEY=VALUE, for example optimizer.learning_rate=5e-4")
             }
             let key = String(assignment[..<eq]), text = String(assignment[assignment.index(after: eq)...])
+            if SpecSchema.isGridPath(key) {
+                throw SpecError(file: "--set", key: key, problem: "a grid belongs in a spec file; --set changes single values")
+            }
             guard SpecSchema.field(at: key) != nil, key != "extends" else {
                 let hint = SpecSchema.suggestion(for: key).map { "; did you mean \($0)?" } ?? "; `digitlab spec-keys` lists them"
                 throw SpecError(file: "--set", key: key, problem: "unknown key" + hint)
@@ -75,7 +81,7 @@ public struct ExperimentSpec: Sendable {
         self.file = file
         let leaves = tree.leaves()
         var values: [String: SpecTree] = [:]
-        for (path, value) in leaves where path != "extends" {
+        for (path, value) in leaves where path != "extends" && !SpecSchema.isGridPath(path) {
             guard SpecSchema.field(at: path) != nil else {
                 let file = value.origin.file, line = value.origin.line
                 if SpecSchema.fields.contains(where: { $0.path.hasPrefix(path + ".") }) {
@@ -142,6 +148,99 @@ public struct ExperimentSpec: Sendable {
         if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
             throw reader.error("name", "expected a plain name (no slashes, not starting with a dot)")
         }
+        grid = try Self.readGrid(tree: tree, file: file)
+    }
+
+    /// One key of a grid and the values to try.
+    public struct GridAxis: Sendable {
+        /// The spec key, e.g. `optimizer.learning_rate`.
+        public let key: String
+        /// The values as the spec gives them, each valid for the key.
+        public let values: [SpecTree]
+
+        /// A value as short text for run names: a scalar as written, a list's items joined by "-".
+        public static func label(_ value: SpecTree) -> String {
+            switch value {
+            case let .scalar(s, _): return s
+            case let .list(items, _): return items.map(label).joined(separator: "-")
+            case let .map(entries, _): return entries.map { "\($0.key)=\(label($0.value))" }.joined(separator: ",")
+            }
+        }
+    }
+
+    /// One combination of grid values: for each axis, in grid order, its key and a value.
+    public typealias GridPoint = [(key: String, value: SpecTree)]
+
+    /// Every combination of the grid's values, the last key varying fastest (as Hydra's and
+    /// itertools' product do); one empty point when there is no grid.
+    public var gridPoints: [GridPoint] {
+        grid.reduce([[]]) { points, axis in points.flatMap { p in axis.values.map { p + [(key: axis.key, value: $0)] } } }
+    }
+
+    /// This spec at one grid point: the grid's values laid over the spec, and no grid. Combinations
+    /// are checked like a spec file; a problem names the grid point.
+    public func applying(_ point: GridPoint) throws -> ExperimentSpec {
+        var t = tree.removing("grid")
+        for (key, value) in point { t = t.setting(key.split(separator: ".").map(String.init), to: value) }
+        do {
+            return try ExperimentSpec(tree: t, file: file)
+        } catch let e as SpecError where !point.isEmpty {
+            let setting = point.map { "\($0.key)=\(GridAxis.label($0.value))" }.joined(separator: ", ")
+            throw SpecError(file: e.file, line: e.line, key: e.key, problem: e.problem + " (at the grid point \(setting))")
+        }
+    }
+
+    /// Reads and checks `grid:`: a map from known, sweepable spec keys to non-empty lists of
+    /// distinct values, each value valid for its key as if the spec had set it.
+    private static func readGrid(tree: SpecTree, file: String) throws -> [GridAxis] {
+        guard let node = tree["grid"] else { return [] }
+        let entries: [(path: String, value: SpecTree)]
+        switch node {
+        case let .scalar(s, _) where SpecSchema.isNull(s): return []
+        case .map: entries = node.leaves()
+        default:
+            throw SpecError(file: node.origin.file, line: node.origin.line, key: "grid",
+                            problem: "expected a map from spec keys to lists of values, for example optimizer.learning_rate: [0.001, 0.0005]")
+        }
+        let base = tree.removing("grid")
+        var axes: [GridAxis] = []
+        for (key, value) in entries {
+            let gridKey = "grid." + key
+            func error(_ problem: String, at origin: SpecTree.Origin? = nil) -> SpecError {
+                let o = origin ?? value.origin
+                return SpecError(file: o.file, line: o.line, key: gridKey, problem: problem)
+            }
+            if let reason = SpecSchema.unsweepable[key] { throw error("cannot be swept: " + reason) }
+            guard let field = SpecSchema.field(at: key) else {
+                let hint = SpecSchema.suggestion(for: key).map { "; did you mean grid.\($0)?" } ?? "; `digitlab spec-keys` lists the keys"
+                throw error("unknown key" + hint)
+            }
+            let listKind: Bool
+            switch field.kind {
+            case .intList, .stringList: listKind = true
+            default: listKind = false
+            }
+            let example = listKind ? "[[64, 32, 10], [64, 64, 32, 10]]" : "[0.001, 0.0005]"
+            guard case let .list(items, _) = value, !items.isEmpty else {
+                throw error("expected a list of values to try, for example \(example)")
+            }
+            if listKind, let item = items.first(where: { if case .list = $0 { return false } else { return true } }) {
+                throw error("expected a list of values, each \(field.kind.expectation), for example \(example)", at: item.origin)
+            }
+            var seen: Set<String> = []
+            for item in items {
+                let label = GridAxis.label(item)
+                guard seen.insert(label).inserted else { throw error("the value \(label) appears twice", at: item.origin) }
+                do {
+                    _ = try ExperimentSpec(tree: base.setting(key.split(separator: ".").map(String.init), to: item), file: file)
+                } catch let e as SpecError {
+                    let origin = SpecTree.Origin(file: e.file, line: e.line ?? item.origin.line)
+                    throw error(e.key == key ? e.problem : "with \(key) = \(label): \(e.key): \(e.problem)", at: origin)
+                }
+            }
+            axes.append(GridAxis(key: key, values: items))
+        }
+        return axes
     }
 
     /// The training loop's settings for one seed.
@@ -171,7 +270,7 @@ public struct ExperimentSpec: Sendable {
     public var resolvedYAML: String {
         var lines = ["# resolved from \(file): every key in force for this run"]
         var section = ""
-        for field in SpecSchema.fields where field.path != "extends" {
+        for field in SpecSchema.fields where field.path != "extends" && field.path != "grid" {
             guard let value = tree.leaves().first(where: { $0.path == field.path })?.value else { continue }
             if case let .scalar(s, _) = value, field.isDefault(s) || (!field.required && SpecSchema.isNull(s)) { continue }
             let parts = field.path.split(separator: ".")

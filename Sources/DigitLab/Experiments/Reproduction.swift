@@ -47,6 +47,19 @@ public enum Reproduction {
         return table
     }
 
+    /// Replaces the block between `<!-- results:begin -->` and `<!-- results:end -->` in a
+    /// Markdown file (the README) with the table, so the README shows the committed results.
+    /// Returns false when the file has no such block.
+    @discardableResult
+    public static func updateResultsBlock(in path: String, table: ReproductionTable) throws -> Bool {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let begin = text.range(of: "<!-- results:begin -->"), let end = text.range(of: "<!-- results:end -->"),
+              begin.upperBound <= end.lowerBound else { return false }
+        let updated = text[..<begin.upperBound] + "\n" + table.markdown + text[end.lowerBound...]
+        try AtomicFile.write(String(updated), to: path)
+        return true
+    }
+
     /// What the paper's table leaves open or gets wrong; stated under the table, not corrected.
     public static let paperCaveats = """
         ### Where the paper's table cannot be taken at face value

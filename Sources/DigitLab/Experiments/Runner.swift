@@ -37,10 +37,33 @@ public struct RunPlan: Sendable {
 
     /// True when this exact run (same resolved spec) has already finished.
     public var isFinished: Bool {
-        guard let saved = try? String(contentsOfFile: specPath, encoding: .utf8), saved == resolvedYAML,
+        guard let saved = try? String(contentsOfFile: specPath, encoding: .utf8), Self.sameRun(saved, resolvedYAML),
               let summary = try? CSVTable.read(path: summaryPath), let row = summary.rows.first,
               let status = summary.column("status") else { return false }
         return row[status] == RunSummary.Status.finished.rawValue
+    }
+
+    /// Whether two resolved specs describe the same run. Comments (the file the spec was read
+    /// from, as typed) and `training.seeds` (the list a sweep draws this run's seed from, which
+    /// grows when a study adds seeds) do not change what a run computes, so they are left out.
+    public static func sameRun(_ a: String, _ b: String) -> Bool {
+        func essence(_ yaml: String) -> [Substring] {
+            yaml.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.hasPrefix("  seeds:") }
+        }
+        return essence(a) == essence(b)
+    }
+
+    /// Whether the run has a checkpoint of this resolved spec to resume from, and no finished summary.
+    public var isStarted: Bool {
+        guard !isFinished, FileManager.default.fileExists(atPath: checkpointPath),
+              let saved = try? String(contentsOfFile: specPath, encoding: .utf8) else { return false }
+        return Self.sameRun(saved, resolvedYAML)
+    }
+
+    /// Epochs recorded in the run's history so far.
+    public var completedEpochs: Int {
+        guard let text = try? String(contentsOfFile: historyPath, encoding: .utf8) else { return 0 }
+        return max(0, text.split(separator: "\n").count - 1)
     }
 }
 
@@ -55,7 +78,19 @@ public final class Runner {
     public init(dataDirectory: String?, observer: RunObserver?) {
         self.dataDirectory = dataDirectory
         self.observer = observer
-        EngineThreads.count = ProcessInfo.processInfo.activeProcessorCount
+        EngineThreads.count = Runner.defaultThreads
+    }
+
+    /// The threads a run uses unless told otherwise: the CPUs this process may run on, capped in a
+    /// Slurm job by the CPUs Slurm allocated (clusters without CPU binding let a job see them all).
+    public static var defaultThreads: Int {
+        let cpus = ProcessInfo.processInfo.activeProcessorCount
+        let env = ProcessInfo.processInfo.environment
+        // SLURM_CPUS_PER_TASK when the job asked for it; else the job's CPUs on this node ("4" or "4(x2)").
+        let slurm = env["SLURM_CPUS_PER_TASK"].flatMap { Int($0) }
+            ?? env["SLURM_JOB_CPUS_PER_NODE"].flatMap { Int($0.prefix { $0.isNumber }) }
+        if let slurm, slurm > 0 { return min(cpus, slurm) }
+        return cpus
     }
 
     /// Loads (once) and returns the dataset a spec names.
@@ -81,7 +116,7 @@ public final class Runner {
         if resume, FileManager.default.fileExists(atPath: plan.checkpointPath) {
             do {
                 let (state, specYAML) = try Checkpoint.load(path: plan.checkpointPath)
-                if specYAML == plan.resolvedYAML { try trainer.restore(state) }
+                if RunPlan.sameRun(specYAML, plan.resolvedYAML) { try trainer.restore(state) }
             } catch let e as DataError {
                 throw DataError(plan.checkpointPath, "\(e.problem); delete it (rm \(plan.checkpointPath)) to start this run afresh")
             }

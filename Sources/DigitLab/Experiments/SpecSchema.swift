@@ -12,6 +12,9 @@ public enum SpecSchema {
         case choice([String])
         case intList(ClosedRange<Int>, count: ClosedRange<Int>)
         case stringList
+        /// `grid:`, the one key that is not a leaf: a map from spec keys to lists of values, each
+        /// value valid for its key. A sweep runs the spec at every combination (see `SweepPlan`).
+        case grid
 
         public var expectation: String {
             switch self {
@@ -25,6 +28,7 @@ public enum SpecSchema {
             case let .intList(r, n):
                 return "a list of \(n.lowerBound == n.upperBound ? "\(n.lowerBound)" : "\(n.lowerBound) to \(n.upperBound)") integers from \(r.lowerBound) to \(r.upperBound)"
             case .stringList: return "a list of names"
+            case .grid: return "a map from spec keys to lists of values"
             }
         }
 
@@ -127,7 +131,22 @@ public enum SpecSchema {
         field("training.validation_split", .double(0...1, openLow: false, openHigh: true),
               "fraction of the training set, its last images before shuffling, held out for validation (Keras validation_split)"),
         field("training.limit", .int(1...10_000_000), required: false, "train on only the first N training images"),
+        field("grid", .grid, required: false,
+              "a sweep: spec keys and the values to try, e.g. optimizer.learning_rate: [0.001, 0.0005]; `digitlab plan` runs every combination with every seed"),
     ]
+
+    /// Keys a grid may not sweep: what names the spec or where it comes from, and the seeds,
+    /// which `training.seeds` lists.
+    public static let unsweepable: [String: String] = [
+        "extends": "a grid sweeps values, not base specs; list several spec files instead",
+        "name": "every point of a grid shares the spec's name; the run's directory adds the settings",
+        "grid": "a grid cannot hold a grid",
+        "training.seed": "list the seeds in training.seeds instead; every grid point runs with each of them",
+        "training.seeds": "list the seeds in training.seeds instead; every grid point runs with each of them",
+    ]
+
+    /// Whether `path` is `grid` or a key inside it.
+    public static func isGridPath(_ path: String) -> Bool { path == "grid" || path.hasPrefix("grid.") }
 
     public static func field(at path: String) -> Field? { fields.first { $0.path == path } }
 

@@ -111,12 +111,11 @@ public struct CaseKnobs: Sendable {
     }
 
     /// Whether the run in `directory` was made with the resolved spec this case has now for
-    /// `seed` (comment lines aside, which name the file the spec was read from). Runs without a
+    /// `seed` (as `RunPlan.sameRun` compares them, which `reproduce` uses too). Runs without a
     /// `spec.yaml`, or cases without `resolvedSpec`, count as current.
     func isCurrent(_ directory: String, seed: Int) -> Bool {
         guard let resolvedSpec, let saved = try? String(contentsOfFile: directory + "/spec.yaml", encoding: .utf8) else { return true }
-        func body(_ text: String) -> [Substring] { text.split(separator: "\n").filter { !$0.hasPrefix("#") } }
-        return body(saved) == body(resolvedSpec(seed))
+        return RunPlan.sameRun(saved, resolvedSpec(seed))
     }
 }
 
@@ -214,21 +213,25 @@ public struct ReproductionTable: Sendable {
             out.append(augmented ? "### With rotation augmentation (cases 5-8)" : "### Without augmentation (cases 1-4)")
             out.append("")
             let metrics: [Metric] = augmented ? [.minTrain, .maxTrain, .test] : Metric.allCases
-            out.append("| Case | Dense layers | L2 | Seeds | " + metrics.map { m in sources.map { "\(m.title): \($0)" }.joined(separator: " | ") }.joined(separator: " | ") + " |")
-            out.append("| --- | --- | --- | --- | " + metrics.map { _ in sources.map { _ in "---" }.joined(separator: " | ") }.joined(separator: " | ") + " |")
+            // One column per figure, each cell "ours · Keras · paper", to keep the table readable.
+            let order = sources.joined(separator: " · ")
+            out.append("| Case | Dense layers | L2 | Seeds | " + metrics.map { "\($0.title) (\(order))" }.joined(separator: " | ") + " |")
+            out.append("| --- | --- | --- | --- | " + metrics.map { _ in "---" }.joined(separator: " | ") + " |")
             for r in group {
                 var cells = [String(r.paperCase), String(r.knobs.denseLayers), r.knobs.l2 ? "yes" : "no", String(r.seeds.count)]
                 for m in metrics {
                     let s = r.spreads[m], p = r.paper?.figures[m.rawValue]
+                    var parts: [String] = []
                     if let s {
-                        cells.append(s.count > 1 ? "\(fixed(s.mean, 2)) ± \(fixed(s.std, 2)) (\(fixed(s.min, 2))-\(fixed(s.max, 2)))"
+                        parts.append(s.count > 1 ? "\(fixed(s.mean, 2)) ± \(fixed(s.std, 2)) (\(fixed(s.min, 2))-\(fixed(s.max, 2)))"
                                                  : fixed(s.mean, 2))
-                    } else { cells.append("-") }
-                    if hasKeras { cells.append(r.keras?[m].map { fixed($0, 2) } ?? "-") }
+                    } else { parts.append("-") }
+                    if hasKeras { parts.append(r.keras?[m].map { fixed($0, 2) } ?? "-") }
                     if hasPaper {
-                        if let p { cells.append((s.map { $0.excludes(p) } ?? false) ? "**\(fixed(p, 2))** ⚑" : fixed(p, 2)) }
-                        else { cells.append("-") }
+                        if let p { parts.append((s.map { $0.excludes(p) } ?? false) ? "**\(fixed(p, 2))** ⚑" : fixed(p, 2)) }
+                        else { parts.append("-") }
                     }
+                    cells.append(parts.joined(separator: " · "))
                 }
                 out.append("| " + cells.joined(separator: " | ") + " |")
             }

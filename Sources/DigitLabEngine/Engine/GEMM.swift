@@ -16,35 +16,13 @@ public func gemm(transA: Bool = false, transB: Bool = false,
                  b: UnsafePointer<Float>, ldb: Int,
                  beta: Float = 0,
                  c: UnsafeMutablePointer<Float>, ldc: Int) {
-    let parts = EngineThreads.count
-    // Below about a megaflop the split costs more than it saves.
-    if parts == 1 || m * n * k < 1 << 19 || (m < 32 && n < 32) {
-        sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-        return
+    // Below about a megaflop the split costs more than it saves; blocks of 16 rows suit the kernels.
+    forEachBlock(m: m, n: n, k: k, align: 16, minimumWork: 1 << 19) { row, rows, col, cols in
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(rows), Int32(cols), Int32(k), alpha,
+                    transA ? a + row : a + row * lda, Int32(lda), transB ? b + col * ldb : b + col, Int32(ldb),
+                    beta, c + row * ldc + col, Int32(ldc))
     }
-    if m >= n {
-        // Blocks of rows of C and of op(A), aligned to 16 rows for the kernels.
-        parallelFor(parts) { t in
-            let lo = (m * t / parts) & ~15, hi = t == parts - 1 ? m : (m * (t + 1) / parts) & ~15
-            guard hi > lo else { return }
-            sgemm(transA, transB, hi - lo, n, k, alpha, transA ? a + lo : a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc)
-        }
-    } else {
-        // Blocks of columns of C and of op(B).
-        parallelFor(parts) { t in
-            let lo = (n * t / parts) & ~15, hi = t == parts - 1 ? n : (n * (t + 1) / parts) & ~15
-            guard hi > lo else { return }
-            sgemm(transA, transB, m, hi - lo, k, alpha, a, lda, transB ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc)
-        }
-    }
-}
-
-@inline(__always)
-private func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
-                   _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-                   _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
 /// Row-major double-precision matrix product, `C[m×n] = alpha · op(A) · op(B) + beta · C`, split
@@ -57,27 +35,31 @@ public func gemm(transA: Bool = false, transB: Bool = false,
                  b: UnsafePointer<Double>, ldb: Int,
                  beta: Double = 0,
                  c: UnsafeMutablePointer<Double>, ldc: Int) {
-    func dgemm(_ m: Int, _ n: Int, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>) {
+    forEachBlock(m: m, n: n, k: k, align: 8, minimumWork: 1 << 18) { row, rows, col, cols in
         cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+                    Int32(rows), Int32(cols), Int32(k), alpha,
+                    transA ? a + row : a + row * lda, Int32(lda), transB ? b + col * ldb : b + col, Int32(ldb),
+                    beta, c + row * ldc + col, Int32(ldc))
     }
+}
+
+/// Splits `C[m×n]` into one block of rows (or, when C is wider than tall, of columns) per engine
+/// thread, block edges aligned to `align`, and calls `body(row, rows, col, cols)` for each block in
+/// parallel; one call with the whole product when there is one thread or under `minimumWork`
+/// multiply-adds. The blocks depend only on the shape and the thread count.
+@inline(__always)
+private func forEachBlock(m: Int, n: Int, k: Int, align: Int, minimumWork: Int,
+                          _ body: (_ row: Int, _ rows: Int, _ col: Int, _ cols: Int) -> Void) {
     let parts = EngineThreads.count
-    if parts == 1 || m * n * k < 1 << 18 || (m < 32 && n < 32) {
-        dgemm(m, n, a, b, c)
+    if parts == 1 || m * n * k < minimumWork || (m < 32 && n < 32) {
+        body(0, m, 0, n)
         return
     }
-    if m >= n {
-        parallelFor(parts) { t in
-            let lo = (m * t / parts) & ~7, hi = t == parts - 1 ? m : (m * (t + 1) / parts) & ~7
-            guard hi > lo else { return }
-            dgemm(hi - lo, n, transA ? a + lo : a + lo * lda, b, c + lo * ldc)
-        }
-    } else {
-        parallelFor(parts) { t in
-            let lo = (n * t / parts) & ~7, hi = t == parts - 1 ? n : (n * (t + 1) / parts) & ~7
-            guard hi > lo else { return }
-            dgemm(m, hi - lo, a, transB ? b + lo * ldb : b + lo, c + lo)
-        }
+    let splitRows = m >= n, size = splitRows ? m : n, mask = ~(align - 1)
+    parallelFor(parts) { t in
+        let lo = (size * t / parts) & mask, hi = t == parts - 1 ? size : (size * (t + 1) / parts) & mask
+        guard hi > lo else { return }
+        if splitRows { body(lo, hi - lo, 0, n) } else { body(0, m, lo, hi - lo) }
     }
 }
 
