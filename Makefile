@@ -27,7 +27,7 @@ MD5_train-labels-idx1-ubyte := a25bea736e30d166cdddb491f175f624
 MD5_t10k-images-idx3-ubyte := 2646ac647ad5339dbf082846283269ea
 MD5_t10k-labels-idx1-ubyte := 27ae3e4e09519cfbb04c329615203637
 
-.PHONY: all setup build test test-slurm reproduce reproduce-fashion report case data data-check bench smoke-check clean help
+.PHONY: all setup build test test-slurm reproduce reproduce-fashion report case data data-check bench smoke-check clean help fuzz fuzz-build
 
 all: build
 
@@ -39,6 +39,7 @@ help:
 	@echo "make case CASE=N train one case"
 	@echo "make report      rebuild tables and plots from existing runs"
 	@echo "make bench       measure speed (see results/bench/)"
+	@echo "make fuzz        fuzz the readers, FUZZ_SECONDS each (default 600); make -j2 fuzz runs two at once"
 	@echo "make data        download MNIST into data/mnist"
 	@echo "make setup       install the Debian packages the build needs"
 	@echo "MNIST is read from DIGITLAB_DATA (now: $(DIGITLAB_DATA))"
@@ -121,5 +122,28 @@ smoke-check:
 bench: build data-check
 	$(BIN) bench
 
+# Coverage-guided fuzzing (libFuzzer) of the readers: IDX, safetensors, specs, images. The fuzzers are
+# a package of their own in Fuzz/, built with -sanitize=fuzzer,address (linked by lld: gold fails on
+# the sanitizers' objects). Each runs FUZZ_SECONDS on a working copy of its seeds (Fuzz/Corpus/NAME);
+# a crash stops it and leaves the input in Fuzz/.build/artifacts/NAME/ (see Fuzz/README.md).
+FUZZ_SECONDS ?= 600
+FUZZERS := idx safetensors spec image
+FUZZ_BUILD := -c release --package-path Fuzz --toolset Fuzz/toolset.json \
+  -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address
+
+fuzz: $(addprefix fuzz-,$(FUZZERS))
+
+fuzz-build: setup
+	$(SWIFT) build $(FUZZ_BUILD)
+
+$(addprefix fuzz-,$(FUZZERS)): fuzz-%: fuzz-build
+	@mkdir -p Fuzz/.build/corpus/$* Fuzz/.build/artifacts/$*
+	@echo "fuzz-$*: $(FUZZ_SECONDS) s (log: Fuzz/.build/fuzz-$*.log)"
+	@SWIFT_BACKTRACE=enable=no nice -n 5 Fuzz/.build/release/fuzz-$* -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1536 -timeout=10 \
+	  -artifact_prefix=Fuzz/.build/artifacts/$*/ -print_final_stats=1 Fuzz/.build/corpus/$* Fuzz/Corpus/$* \
+	  > Fuzz/.build/fuzz-$*.log 2>&1 \
+	  || { tail -n 30 Fuzz/.build/fuzz-$*.log; echo "error: fuzz-$* found a crash; the input is in Fuzz/.build/artifacts/$*/" >&2; exit 1; }
+	@grep -E "^stat::(number_of_executed_units|peak_rss_mb)" Fuzz/.build/fuzz-$*.log | tr '\n' ' ' | sed 's/^/fuzz-$*: no crash; /'; echo
+
 clean:
-	rm -rf .build
+	rm -rf .build Fuzz/.build

@@ -29,7 +29,7 @@ declare -A OURS KERAS OURS_MB KERAS_MB
 for c in 1 7; do
   echo "case $c: DigitLab, $EPOCHS epochs" >&2
   /usr/bin/time -v "$BIN" run experiments/case$c.yaml --epochs "$EPOCHS" --data "$DATA" --out "$TMP/ours" >/dev/null 2>"$TMP/time-ours-$c"
-  OURS[$c]=$(tail -n +2 "$TMP/ours/runs/case$c+epochs=$EPOCHS/seed-0/history.csv" | cut -d, -f6 | median)
+  OURS[$c]=$(tail -n +2 "$TMP/ours/runs/case$c+epochs=$EPOCHS/seed-0/timing.csv" | cut -d, -f2 | median)
   OURS_MB[$c]=$(peak_mb "$TMP/time-ours-$c")
   echo "case $c: Keras, $EPOCHS epochs" >&2
   MNIST_DIR="$DATA" /usr/bin/time -v "$PY" "$PEERS/keras_cases.py" "$c" "$EPOCHS" 0 >"$TMP/keras-$c.log" 2>"$TMP/time-keras-$c"

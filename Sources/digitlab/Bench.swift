@@ -93,8 +93,8 @@ struct Bench: ParsableCommand {
             try process.run()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else { throw DataError(path, "the timed training run failed") }
-            let history = try CSVTable.read(path: "\(out)/runs/\(caseSpec.name)+epochs=\(epochs)/seed-0/history.csv")
-            let seconds = history.rows.compactMap { Double($0[history.column("seconds")!]) }
+            let history = try History.read(path: "\(out)/runs/\(caseSpec.name)+epochs=\(epochs)/seed-0/history.csv")
+            let seconds = history.epochs.map(\.seconds).filter(\.isFinite)
             let trainImages = Int((Double(dataset.train.count) * (1 - caseSpec.validationSplit)).rounded(.up))
             let validationImages = dataset.train.count - trainImages
             timings.append(.init(spec: caseSpec.name, images: trainImages, secondsPerEpoch: seconds,

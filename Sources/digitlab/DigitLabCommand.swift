@@ -8,6 +8,9 @@ struct DigitLabCommand: ParsableCommand {
     /// Picks OpenBLAS's kernels before anything runs (see `KernelChoice`), then parses.
     static func main() {
         KernelChoice.reexecIfBetterKernels()
+        // Past a file-size limit (`ulimit -f`), let writes fail with EFBIG and say so, rather than
+        // be killed by SIGXFSZ mid-write.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()

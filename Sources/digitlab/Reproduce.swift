@@ -57,6 +57,7 @@ struct Reproduce: ParsableCommand {
             let table = try Reproduction.writeSummary(specs: allSpecs, resultsDirectory: data.results,
                                                       paperResults: paperResults(in: experiments))
             say("wrote \(data.results)/summary.csv and \(data.results)/summary.md" + updateReadme(table, results: data.results))
+            printStale(table)
             if !failures.isEmpty {
                 for f in failures { FileHandle.standardError.write(Data("error: \(f)\n".utf8)) }
                 throw ExitCode(1)
@@ -120,6 +121,7 @@ struct Report: ParsableCommand {
                   + "\(unfinished.count) missing" + (unfinished.isEmpty ? "" : " ("
                   + unfinished.prefix(8).map { "\($0.spec.name) seed \($0.seed)" }.joined(separator: ", ")
                   + (unfinished.count > 8 ? ", ..." : "") + ")"))
+            printStale(table)
         } catch {
             fail(error)
         }
@@ -134,6 +136,14 @@ struct Report: ParsableCommand {
         print("wrote \(directory)/summary.csv, summary.md and runs.csv")
         print(report.progress + (report.missing.isEmpty ? "" : "; `digitlab plan --pending \(specs.map(shellQuote).joined(separator: " "))` lists them"))
     }
+}
+
+/// Says which finished runs the table left out because their spec is not the current one.
+func printStale(_ table: ReproductionTable) {
+    let stale = table.rows.filter { !$0.staleSeeds.isEmpty }
+    guard !stale.isEmpty else { return }
+    print("left out of the table, finished with another spec than the current one (make reproduce runs them again): "
+          + stale.map { "\($0.name) seed " + $0.staleSeeds.map(String.init).joined(separator: ",") }.joined(separator: "; "))
 }
 
 /// The paper's results table beside a directory of case specs, if there is one (the Fashion-MNIST

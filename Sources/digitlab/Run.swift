@@ -8,7 +8,8 @@ struct Run: ParsableCommand {
         abstract: "Train one experiment spec, or runs of a sweep, and write their results.",
         discussion: """
             Writes under results/runs/NAME/seed-N/: spec.yaml (the resolved spec), history.csv \
-            (one row per epoch), summary.csv (the paper's columns), model.safetensors (final \
+            (one row per epoch, byte-identical for the same spec and seed), timing.csv (seconds \
+            per epoch), summary.csv (the paper's columns), model.safetensors (final \
             weights, Keras names and layouts) and checkpoint.safetensors (to resume). With \
             --epochs, --limit or --set, the run directory's name records them, so quick looks \
             never overwrite a full run.

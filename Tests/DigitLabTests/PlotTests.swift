@@ -151,17 +151,43 @@ struct PlotTests {
 
     // MARK: History files
 
-    @Test("history.csv reads back what History writes, blank validation as nil")
+    @Test("history.csv and timing.csv read back what History writes, blank validation as nil")
     func historyRoundTrip() throws {
         let h = History(epochs: [
             EpochRecord(epoch: 1, trainLoss: 0.5, trainAccuracy: 0.875, validationLoss: 0.25, validationAccuracy: 0.9375, seconds: 12.5),
             EpochRecord(epoch: 2, trainLoss: 0.125, trainAccuracy: 0.96875, validationLoss: nil, validationAccuracy: nil, seconds: 11.25),
         ])
-        #expect(try History.parse(csv: h.csv, name: "h") == h)
+        // history.csv holds no timings (it must be byte-identical between identical runs)...
+        #expect(!h.csv.contains("seconds") && !h.csv.contains("12.5"))
+        let parsed = try History.parse(csv: h.csv, name: "h")
+        #expect(parsed.epochs.map(\.epoch) == [1, 2] && parsed.epochs.allSatisfy { $0.seconds.isNaN })
+        #expect(parsed.epochs.map(\.trainLoss) == h.epochs.map(\.trainLoss))
+        #expect(parsed.epochs.map(\.validationAccuracy) == h.epochs.map(\.validationAccuracy))
+        // ...timing.csv beside it does, and History.read puts them together.
+        let dir = TestPaths.temporaryDirectory("history")
+        try AtomicFile.write(h.csv, to: dir + "/history.csv")
+        try AtomicFile.write(h.timingCSV, to: dir + "/timing.csv")
+        #expect(h.timingCSV == "epoch,seconds\n1,12.50\n2,11.25\n")
+        #expect(try History.read(path: dir + "/history.csv") == h)
         #expect(throws: DataError("h", "line 3: train_loss is \"x\", not a number")) {
-            try History.parse(csv: History.csvHeader + "\n1,0.1,0.9,,,1\n2,x,0.9,,,1\n", name: "h")
+            try History.parse(csv: History.csvHeader + "\n1,0.1,0.9,,\n2,x,0.9,,\n", name: "h")
         }
         #expect(throws: DataError.self) { try History.parse(csv: "epoch,train_loss\n1,0.5\n", name: "h") }
+    }
+
+    @Test("history.csv files from before timing.csv, with a seconds column, still read")
+    func oldHistoryFiles() throws {
+        let old = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds\n1,0.292416,0.906611,0.097099,0.970000,29.91\n"
+        let h = try History.parse(csv: old, name: "old")
+        #expect(h.epochs.count == 1 && h.epochs[0].seconds == 29.91 && h.epochs[0].validationAccuracy == 0.97)
+        // The committed runs of the reproduction read, whichever format they were written in.
+        let runs = TestPaths.root + "/results/runs"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? [] {
+            let path = runs + "/" + name + "/seed-0/history.csv"
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            let history = try History.read(path: path)
+            #expect(!history.epochs.isEmpty && history.epochs.allSatisfy { $0.seconds.isFinite }, "\(path)")
+        }
     }
 
     // MARK: Written plots

@@ -35,6 +35,25 @@ struct ReproductionTableTests {
         #expect(table.markdown.contains("**98.61** ⚑") && table.markdown.contains("98.74"))
     }
 
+    @Test("a finished run made with another spec is left out of the table, and the table says so")
+    func staleRuns() throws {
+        let dir = TestPaths.temporaryDirectory("table")
+        for seed in 0...2 {
+            try writeSummary(dir, "case1", seed: seed, test: 98.0 + Double(seed))
+            let spec = seed == 1 ? "name: case1\noptimizer:\n  learning_rate: 0.01\n" : "# resolved from elsewhere\nname: case1\n"
+            try spec.write(toFile: "\(dir)/runs/case1/seed-\(seed)/spec.yaml", atomically: true, encoding: .utf8)
+        }
+        let knobs = CaseKnobs(name: "case1", paperCase: 1, epochs: 20, resolvedSpec: { _ in "# resolved from experiments/case1.yaml\nname: case1\n" })
+        let table = try ReproductionTable.collect(resultsDirectory: dir, specs: [knobs], paper: nil)
+        let row = try #require(table.rows.first)
+        #expect(row.seeds == [0, 2] && row.staleSeeds == [1])
+        #expect(row.spreads[.test]?.mean == 99.0)
+        #expect(table.markdown.contains("Not counted: case1 seed 1, finished with another spec"))
+        // Without a current spec to compare with, every finished run counts, as before.
+        let plain = try ReproductionTable.collect(resultsDirectory: dir, specs: [CaseKnobs(name: "case1", paperCase: 1, epochs: 20)], paper: nil)
+        #expect(plain.rows.first?.seeds == [0, 1, 2])
+    }
+
     @Test("a single seed flags nothing")
     func singleSeed() throws {
         let dir = TestPaths.temporaryDirectory("table")

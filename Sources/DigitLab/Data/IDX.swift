@@ -18,16 +18,25 @@ public struct IDXArray: Sendable {
 /// Reader for the IDX format of MNIST and Fashion-MNIST: two zero bytes, a type code, the number of
 /// dimensions, that many big-endian 32-bit sizes, then the data, row-major. Plain or gzip.
 ///
-/// The header is read and checked first (magic, type, dimensions, a size limit) and only then is
-/// the data allocated, so a damaged or hostile file cannot make the reader allocate gigabytes;
-/// the data must then be exactly as long as the header says.
+/// The header is read and checked first (magic, type, dimensions, a size limit), and the data are
+/// then read in chunks as they arrive, so a damaged or hostile file cannot make the reader allocate
+/// more than the file holds; the data must be exactly as long as the header says.
 public enum IDX {
     /// The largest element count accepted (1 GiB of bytes); MNIST's training images are 47 MB.
     public static let maximumElements = 1 << 30
 
     /// Reads an unsigned-byte IDX file, checking it has `expectedDimensions` dimensions if given.
     public static func read(path: String, expectedDimensions: Int? = nil) throws -> IDXArray {
-        let source = try ByteSource(path: path)
+        try read(ByteSource(path: path), expectedDimensions: expectedDimensions)
+    }
+
+    /// Decodes IDX bytes (plain or gzip) held in memory; `name` stands for the file in errors.
+    public static func decode(_ bytes: [UInt8], name: String, expectedDimensions: Int? = nil) throws -> IDXArray {
+        try read(ByteSource(bytes: bytes, name: name), expectedDimensions: expectedDimensions)
+    }
+
+    private static func read(_ source: ByteSource, expectedDimensions: Int?) throws -> IDXArray {
+        let path = source.path
         var magic = [UInt8](repeating: 0, count: 4)
         try magic.withUnsafeMutableBytes { try source.readExactly(4, into: $0.baseAddress!, what: "the IDX magic number") }
         guard magic[0] == 0, magic[1] == 0 else {
@@ -54,11 +63,7 @@ public enum IDX {
             }
             elements = product
         }
-        var bytes = [UInt8](repeating: 0, count: elements)
-        try bytes.withUnsafeMutableBytes {
-            try source.readExactly(elements, into: $0.baseAddress!,
-                                   what: "data for shape \(shape.map(String.init).joined(separator: "x"))")
-        }
+        let bytes = try source.readExactly(elements, what: "data for shape \(shape.map(String.init).joined(separator: "x"))")
         guard try source.atEnd() else {
             throw DataError(path, "has data beyond the \(elements) bytes its IDX header declares")
         }

@@ -100,8 +100,8 @@ public enum Safetensors {
             guard let dtype = NamedTensor.DType(rawValue: dtypeName) else {
                 throw DataError(name, "tensor \"\(key)\" has dtype \(dtypeName); expected F32, F64, I32, U8 or U64")
             }
-            let shape = shapeAny.compactMap { ($0 as? NSNumber)?.intValue }
-            let offsets = offsetsAny.compactMap { ($0 as? NSNumber)?.intValue }
+            let shape = shapeAny.compactMap(integer)
+            let offsets = offsetsAny.compactMap(integer)
             guard shape.count == shapeAny.count, shape.allSatisfy({ $0 >= 0 && $0 <= dataLength }),
                   offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataLength else {
                 throw DataError(name, "tensor \"\(key)\" has a shape or byte range outside the file")
@@ -119,6 +119,16 @@ public enum Safetensors {
                                        bytes: Array(bytes[(dataStart + offsets[0])..<(dataStart + offsets[1])]))
         }
         return (tensors, metadata)
+    }
+
+    /// A JSON number that is a whole number small enough to be a size or an offset; nil for
+    /// fractions, huge values and anything else (which `NSNumber.intValue` would truncate, or
+    /// trap on).
+    static func integer(_ value: Any) -> Int? {
+        guard let n = value as? NSNumber else { return nil }
+        let d = n.doubleValue
+        guard d.isFinite, d == d.rounded(.towardZero), abs(d) < 1e15 else { return nil }
+        return Int(d)
     }
 
     /// Encodes tensors (in name order, so the bytes are reproducible) and metadata.

@@ -285,11 +285,36 @@ public struct ExperimentSpec: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// A YAML double-quoted scalar that reads back as `s`: backslashes and quotes escaped, and
+    /// every character YAML would fold (line breaks) or refuse (control characters) as an escape.
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\t": out += "\\t"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default:
+                let v = scalar.value
+                if v < 0x20 || (0x7F...0x9F).contains(v) || v == 0x2028 || v == 0x2029 || v == 0xFEFF {
+                    let hex = String(v, radix: 16, uppercase: true)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
     private static func yaml(_ value: SpecTree) -> String {
         switch value {
         case let .scalar(s, _):
-            let plain = s.range(of: #"^[A-Za-z0-9_.+\-]+$"#, options: .regularExpression) != nil
-            return plain ? s : "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            // Plain when YAML reads it back as the same string ("-" alone would start a list).
+            let plain = s != "-" && s.range(of: #"^[A-Za-z0-9_.+\-]+$"#, options: .regularExpression) != nil
+            return plain ? s : quoted(s)
         case let .list(items, _): return "[" + items.map(yaml).joined(separator: ", ") + "]"
         case .map: return "{}"
         }

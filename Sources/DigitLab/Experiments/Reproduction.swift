@@ -30,9 +30,12 @@ public enum Reproduction {
         let keras = try KerasResults.read(directory: resultsDirectory + "/keras")
         let table = try ReproductionTable.collect(
             resultsDirectory: resultsDirectory,
-            specs: specs.map { CaseKnobs(name: $0.name, paperCase: $0.paperCase ?? 0, epochs: $0.epochs,
-                                         denseLayers: $0.architecture.denseUnits.count, l2: !$0.l2Layers.isEmpty,
-                                         augmented: $0.augmentation.isEnabled) },
+            specs: specs.map { spec in
+                CaseKnobs(name: spec.name, paperCase: spec.paperCase ?? 0, epochs: spec.epochs,
+                          denseLayers: spec.architecture.denseUnits.count, l2: !spec.l2Layers.isEmpty,
+                          augmented: spec.augmentation.isEnabled,
+                          resolvedSpec: { RunPlan(spec: spec, seed: $0, resultsDirectory: resultsDirectory).resolvedYAML })
+            },
             paper: paper, keras: keras.rows.isEmpty ? nil : keras)
         try AtomicFile.write(table.csv.text, to: "\(resultsDirectory)/\(basename).csv")
         let plots = try ReproductionPlots.writePlots(specs: specs, resultsDirectory: resultsDirectory, table: table)

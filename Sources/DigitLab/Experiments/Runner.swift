@@ -24,6 +24,7 @@ public struct RunPlan: Sendable {
     }
 
     public var historyPath: String { directory + "/history.csv" }
+    public var timingPath: String { directory + "/timing.csv" }
     public var summaryPath: String { directory + "/summary.csv" }
     public var specPath: String { directory + "/spec.yaml" }
     public var modelPath: String { directory + "/model.safetensors" }
@@ -111,9 +112,14 @@ public final class Runner {
         let spec = plan.spec
         let data = try dataset(for: spec)
         let trainer = Trainer(config: spec.trainingConfig(seed: plan.seed), train: data.train)
+        AtomicFile.removeLeftovers(in: plan.directory)
         if resume, FileManager.default.fileExists(atPath: plan.checkpointPath) {
-            let (state, specYAML) = try Checkpoint.load(path: plan.checkpointPath)
-            if RunPlan.sameRun(specYAML, plan.resolvedYAML) { try trainer.restore(state) }
+            do {
+                let (state, specYAML) = try Checkpoint.load(path: plan.checkpointPath)
+                if RunPlan.sameRun(specYAML, plan.resolvedYAML) { try trainer.restore(state) }
+            } catch let e as DataError {
+                throw DataError(plan.checkpointPath, "\(e.problem); delete it (rm \(plan.checkpointPath)) to start this run afresh")
+            }
         }
         try AtomicFile.write(plan.resolvedYAML, to: plan.specPath)
         try? FileManager.default.removeItem(atPath: plan.summaryPath)
@@ -125,6 +131,7 @@ public final class Runner {
             do {
                 let record = try trainer.trainEpoch { [weak self] in self?.observer?.batchFinished($0, of: plan) }
                 try AtomicFile.write(trainer.history.csv, to: plan.historyPath)
+                try AtomicFile.write(trainer.history.timingCSV, to: plan.timingPath)
                 try Checkpoint.save(trainer.checkpointState(), specYAML: plan.resolvedYAML, to: plan.checkpointPath)
                 observer?.epochFinished(record, of: plan)
             } catch TrainingError.interrupted(let epoch, let batch) {
@@ -148,6 +155,7 @@ public final class Runner {
             ], to: plan.modelPath)
         }
         try AtomicFile.write(trainer.history.csv, to: plan.historyPath)
+        try AtomicFile.write(trainer.history.timingCSV, to: plan.timingPath)
         try AtomicFile.write(summary.csv, to: plan.summaryPath)
         observer?.runFinished(summary, of: plan)
         if let failure { throw failure }

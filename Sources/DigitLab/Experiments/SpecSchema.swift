@@ -118,7 +118,8 @@ public enum SpecSchema {
               "mirror each image left-right with probability 1/2 per epoch, after the rotation and shifts (ImageDataGenerator horizontal_flip)"),
         field("augmentation.vertical_flip", .bool, default: "false",
               "flip each image upside down with probability 1/2 per epoch, after the horizontal flip (ImageDataGenerator vertical_flip)"),
-        field("optimizer.learning_rate", .double(0...1, openLow: true, openHigh: false), "Adam's learning rate"),
+        field("optimizer.learning_rate", .double(0...1_000_000, openLow: true, openHigh: false),
+              "Adam's learning rate (Keras's default 0.001; much above 0.01 the loss can diverge, which stops the run)"),
         field("optimizer.beta_1", .double(0...1, openLow: false, openHigh: true), "Adam's first-moment decay"),
         field("optimizer.beta_2", .double(0...1, openLow: false, openHigh: true), "Adam's second-moment decay"),
         field("optimizer.epsilon", .double(0...1, openLow: true, openHigh: false), "Adam's epsilon, added to sqrt(v) as Keras does"),
@@ -151,6 +152,7 @@ public enum SpecSchema {
 
     /// The known key closest to a misspelt one, if any is close.
     public static func suggestion(for path: String) -> String? {
+        guard path.count <= 100 else { return nil }
         let best = fields.map { ($0.path, editDistance($0.path, path)) }.min { $0.1 < $1.1 }
         guard let best, best.1 <= max(2, path.count / 4) else { return nil }
         return best.0

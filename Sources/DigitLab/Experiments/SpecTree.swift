@@ -20,25 +20,44 @@ public indirect enum SpecTree: Sendable {
         }
     }
 
+    /// The largest spec file read (a spec is about 1 KB).
+    public static let maximumBytes = 1 << 20
+    /// The most values (maps, lists and scalars) a spec may hold; the paper's specs hold about 50.
+    public static let maximumValues = 10_000
+
     /// Parses YAML text; `file` names it in errors.
+    ///
+    /// YAML anchors and aliases (`&name`, `*name`) are refused: they buy nothing in a spec, and
+    /// nested aliases expand exponentially (a "billion laughs" file of a few hundred bytes).
     public static func parse(_ text: String, file: String) throws -> SpecTree {
-        let node: Node?
+        guard text.utf8.count <= maximumBytes else {
+            throw SpecError(file: file, key: "", problem: "is \(text.utf8.count) bytes; a spec is at most \(maximumBytes >> 10) KB")
+        }
         do {
-            node = try Yams.compose(yaml: text)
+            // The parser owns the anchors the nodes refer to (weakly): keep it alive while converting.
+            let parser = try Parser(yaml: text)
+            return try withExtendedLifetime(parser) {
+                guard let node = try parser.singleRoot() else { return .map([], Origin(file: file, line: 1)) }
+                var budget = maximumValues
+                return try convert(node, file: file, path: "", budget: &budget)
+            }
         } catch let error as YamlError {
             throw SpecError(file: file, key: "", problem: "not valid YAML: \(yamlMessage(error))")
-        } catch {
-            throw SpecError(file: file, key: "", problem: "not valid YAML: \(error)")
         }
-        guard let node else { return .map([], Origin(file: file, line: 1)) }
-        return try convert(node, file: file, path: "")
     }
 
     /// Reads and parses a spec file.
     public static func load(path: String) throws -> SpecTree {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw SpecError(file: path, key: "", problem: errno == ENOENT ? "no such spec file" : "cannot be read (\(String(cString: strerror(errno))))")
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw SpecError(file: path, key: "", problem: "is a directory, not a spec file") }
+        guard Int(info.st_size) <= maximumBytes else {
+            throw SpecError(file: path, key: "", problem: "is \(info.st_size) bytes; a spec is at most \(maximumBytes >> 10) KB")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SpecError(file: path, key: "", problem: FileManager.default.fileExists(atPath: path)
-                            ? "cannot be read" : "no such spec file")
+            throw SpecError(file: path, key: "", problem: "cannot be read")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw SpecError(file: path, key: "", problem: "is not UTF-8 text")
@@ -46,24 +65,41 @@ public indirect enum SpecTree: Sendable {
         return try parse(text, file: path)
     }
 
-    private static func convert(_ node: Node, file: String, path: String) throws -> SpecTree {
+    private static func convert(_ node: Node, file: String, path: String, budget: inout Int) throws -> SpecTree {
         let origin = Origin(file: file, line: node.mark.map { $0.line })
+        budget -= 1
+        guard budget >= 0 else {
+            throw SpecError(file: file, line: origin.line, key: path, problem: "the spec holds more than \(maximumValues) values")
+        }
+        let anchored: Bool
+        switch node {
+        case let .scalar(s): anchored = s.anchor != nil
+        case let .sequence(s): anchored = s.anchor != nil
+        case let .mapping(m): anchored = m.anchor != nil
+        case .alias: anchored = true
+        }
+        guard !anchored else {
+            throw SpecError(file: file, line: origin.line, key: path, problem: "YAML anchors and aliases (&name, *name) are not supported in specs")
+        }
         switch node {
         case let .scalar(s):
             return .scalar(s.string, origin)
         case let .sequence(seq):
-            return .list(try seq.map { try convert($0, file: file, path: path) }, origin)
+            var items: [SpecTree] = []
+            for item in seq { items.append(try convert(item, file: file, path: path, budget: &budget)) }
+            return .list(items, origin)
         case let .mapping(mapping):
             var entries: [(String, SpecTree)] = []
+            var seen = Set<String>()
             for (k, v) in mapping {
                 guard case let .scalar(key) = k else {
                     throw SpecError(file: file, line: k.mark?.line, key: path, problem: "keys must be plain names")
                 }
                 let childPath = path.isEmpty ? key.string : path + "." + key.string
-                if entries.contains(where: { $0.0 == key.string }) {
+                guard seen.insert(key.string).inserted else {
                     throw SpecError(file: file, line: k.mark?.line, key: childPath, problem: "key appears twice")
                 }
-                entries.append((key.string, try convert(v, file: file, path: childPath)))
+                entries.append((key.string, try convert(v, file: file, path: childPath, budget: &budget)))
             }
             return .map(entries.map { (key: $0.0, value: $0.1) }, origin)
         case .alias:

@@ -99,10 +99,23 @@ public struct CaseKnobs: Sendable {
     public var denseLayers: Int
     public var l2: Bool
     public var augmented: Bool
+    /// The resolved spec a run of this case with a given seed has now; a run whose `spec.yaml`
+    /// differs was made with other settings and is left out of the table (and listed as stale).
+    public var resolvedSpec: (@Sendable (Int) -> String)?
 
-    public init(name: String, paperCase: Int, epochs: Int, denseLayers: Int = 3, l2: Bool = false, augmented: Bool = false) {
+    public init(name: String, paperCase: Int, epochs: Int, denseLayers: Int = 3, l2: Bool = false, augmented: Bool = false,
+                resolvedSpec: (@Sendable (Int) -> String)? = nil) {
         self.name = name; self.paperCase = paperCase; self.epochs = epochs
         self.denseLayers = denseLayers; self.l2 = l2; self.augmented = augmented
+        self.resolvedSpec = resolvedSpec
+    }
+
+    /// Whether the run in `directory` was made with the resolved spec this case has now for
+    /// `seed` (as `RunPlan.sameRun` compares them, which `reproduce` uses too). Runs without a
+    /// `spec.yaml`, or cases without `resolvedSpec`, count as current.
+    func isCurrent(_ directory: String, seed: Int) -> Bool {
+        guard let resolvedSpec, let saved = try? String(contentsOfFile: directory + "/spec.yaml", encoding: .utf8) else { return true }
+        return RunPlan.sameRun(saved, resolvedSpec(seed))
     }
 }
 
@@ -121,6 +134,8 @@ public struct ReproductionTable: Sendable {
         /// The Keras peer's figures for this case, mean over its seeds.
         public var keras: [Metric: Double]?
         public var epochs: Int
+        /// Seeds with a finished run made with another spec than the case's current one, left out.
+        public var staleSeeds: [Int] = []
     }
 
     public var rows: [CaseRow]
@@ -135,6 +150,7 @@ public struct ReproductionTable: Sendable {
                 .filter { $0.hasPrefix("seed-") }.sorted { (Int($0.dropFirst(5)) ?? 0) < (Int($1.dropFirst(5)) ?? 0) }
             var values: [Metric: [Double]] = [:], losses: [Double] = [], seconds: [Double] = [], seeds: [Int] = []
             var dataset = ""
+            var stale: [Int] = []
             for seedDir in seedDirs {
                 let path = dir + "/" + seedDir + "/summary.csv"
                 guard FileManager.default.fileExists(atPath: path) else { continue }
@@ -142,6 +158,8 @@ public struct ReproductionTable: Sendable {
                 guard let row = t.rows.first else { continue }
                 func cell(_ c: String) -> String? { t.column(c).map { row[$0] } }
                 guard cell("status") == "finished", cell("epochs").flatMap(Int.init) == spec.epochs else { continue }
+                let seed = cell("seed").flatMap(Int.init) ?? -1
+                guard spec.isCurrent(dir + "/" + seedDir, seed: seed) else { stale.append(seed); continue }
                 seeds.append(cell("seed").flatMap(Int.init) ?? -1)
                 dataset = cell("dataset") ?? ""
                 for m in Metric.allCases { if let v = cell(m.rawValue).flatMap(Double.init) { values[m, default: []].append(v) } }
@@ -152,7 +170,8 @@ public struct ReproductionTable: Sendable {
             for (m, xs) in values { spreads[m] = Spread(xs) }
             rows.append(CaseRow(knobs: spec, paperCase: spec.paperCase, name: spec.name, dataset: dataset, seeds: seeds,
                                 spreads: spreads, testLoss: Spread(losses), epochSeconds: Spread(seconds),
-                                paper: paper?.rows[spec.paperCase], keras: keras?.rows[spec.paperCase], epochs: spec.epochs))
+                                paper: paper?.rows[spec.paperCase], keras: keras?.rows[spec.paperCase], epochs: spec.epochs,
+                                staleSeeds: stale))
         }
         return ReproductionTable(rows: rows)
     }
@@ -222,6 +241,13 @@ public struct ReproductionTable: Sendable {
         if hasKeras { legend += " Keras: the seed's own stack (TensorFlow CPU, `../shared/peers/keras_cases.py`), seed 0, same cases." }
         if hasPaper { legend += " ⚑ marks a paper figure outside the range our seeds span (with two seeds or more)." }
         out.append(legend)
+        let stale = rows.filter { !$0.staleSeeds.isEmpty }
+        if !stale.isEmpty {
+            out.append("")
+            out.append("Not counted: " + stale.map { "\($0.name) seed\($0.staleSeeds.count > 1 ? "s" : "") "
+                + $0.staleSeeds.map(String.init).joined(separator: ", ") }.joined(separator: "; ")
+                + ", finished with another spec than the current one (their `spec.yaml` differs); `make reproduce` runs them again.")
+        }
         return out.joined(separator: "\n") + "\n"
     }
 }

@@ -10,6 +10,8 @@ public struct EpochRecord: Sendable, Equatable, Codable {
     /// On the held-out validation set after the epoch, or nil without validation.
     public var validationLoss: Double?
     public var validationAccuracy: Double?
+    /// Wall-clock seconds the epoch took: written to `timing.csv`, not `history.csv`, which must be
+    /// byte-identical between runs of the same spec and seed. NaN when unknown.
     public var seconds: Double
 
     public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, validationLoss: Double?,
@@ -19,35 +21,74 @@ public struct EpochRecord: Sendable, Equatable, Codable {
     }
 }
 
-/// A run's per-epoch figures, written as `history.csv`.
+/// A run's per-epoch figures, written as `history.csv`, and the epochs' durations, written
+/// beside it as `timing.csv`.
 public struct History: Sendable, Equatable, Codable {
     public var epochs: [EpochRecord] = []
 
     public init(epochs: [EpochRecord] = []) { self.epochs = epochs }
 
-    public static let csvHeader = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds"
+    public static let csvHeader = "epoch,train_loss,train_accuracy,val_loss,val_accuracy"
+    public static let timingHeader = "epoch,seconds"
 
-    /// The CSV text. Figures are printed with fixed precision so that identical runs give
-    /// byte-identical files; seconds are the one column that differs between runs.
+    /// The CSV text of `history.csv`. Figures are printed with fixed precision and no timings, so
+    /// that runs of the same spec and seed on the same machine give byte-identical files.
     public var csv: String {
         var lines = [History.csvHeader]
         for e in epochs {
             lines.append([String(e.epoch), fixed(e.trainLoss, 6), fixed(e.trainAccuracy, 6),
-                          e.validationLoss.map { fixed($0, 6) } ?? "", e.validationAccuracy.map { fixed($0, 6) } ?? "",
-                          fixed(e.seconds, 2)].joined(separator: ","))
+                          e.validationLoss.map { fixed($0, 6) } ?? "", e.validationAccuracy.map { fixed($0, 6) } ?? ""]
+                .joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The CSV text of `timing.csv`: each epoch's wall-clock seconds, the one figure that differs
+    /// between identical runs.
+    public var timingCSV: String {
+        ([History.timingHeader] + epochs.map { "\($0.epoch),\(fixed($0.seconds, 2))" }).joined(separator: "\n") + "\n"
+    }
+
+    /// The timing file beside a history file.
+    public static func timingPath(forHistory path: String) -> String {
+        URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("timing.csv").path
+    }
+
     /// Reads back the text `csv` writes. Columns are found by name, so their order may differ;
-    /// empty validation cells are nil. `name` (usually the file's path) is used in errors.
+    /// empty validation cells are nil. A `seconds` column, which history files had before
+    /// `timing.csv` existed, is read when present; otherwise seconds are NaN. `name` (usually the
+    /// file's path) is used in errors.
     public static func parse(csv text: String, name: String) throws -> History {
         try History(table: CSVTable.parse(text, name: name), name: name)
     }
 
-    /// Reads a `history.csv` file; see `parse(csv:name:)`.
+    /// Reads a `history.csv` file, and the seconds from `timing.csv` beside it when there is one;
+    /// see `parse(csv:name:)`.
     public static func read(path: String) throws -> History {
-        try History(table: CSVTable.read(path: path), name: path)
+        var history = try History(table: CSVTable.read(path: path), name: path)
+        let timing = timingPath(forHistory: path)
+        if FileManager.default.fileExists(atPath: timing) {
+            let seconds = try History.seconds(CSVTable.read(path: timing), name: timing)
+            for i in history.epochs.indices {
+                if let s = seconds[history.epochs[i].epoch] { history.epochs[i].seconds = s }
+            }
+        }
+        return history
+    }
+
+    /// Seconds by epoch from a `timing.csv` table.
+    static func seconds(_ table: CSVTable, name: String) throws -> [Int: Double] {
+        guard let epoch = table.column("epoch"), let seconds = table.column("seconds") else {
+            throw DataError(name, "expected the header \(History.timingHeader)")
+        }
+        var out: [Int: Double] = [:]
+        for (i, row) in table.rows.enumerated() {
+            guard let e = Int(row[epoch]), let s = Double(row[seconds]) else {
+                throw DataError(name, "line \(i + 2): expected an epoch number and seconds, found \"\(row[epoch])\", \"\(row[seconds])\"")
+            }
+            out[e] = s
+        }
+        return out
     }
 
     private init(table: CSVTable, name: String) throws {
@@ -56,7 +97,8 @@ public struct History: Sendable, Equatable, Codable {
             return i
         }
         let epoch = try column("epoch"), trainLoss = try column("train_loss"), trainAccuracy = try column("train_accuracy")
-        let validationLoss = try column("val_loss"), validationAccuracy = try column("val_accuracy"), seconds = try column("seconds")
+        let validationLoss = try column("val_loss"), validationAccuracy = try column("val_accuracy")
+        let seconds = table.column("seconds")
         var records: [EpochRecord] = []
         for (i, row) in table.rows.enumerated() {
             // Line numbers count the header as line 1, as an editor shows them.
@@ -70,7 +112,8 @@ public struct History: Sendable, Equatable, Codable {
             guard let e = Int(row[epoch]) else { throw DataError(name, "line \(i + 2): epoch is \"\(row[epoch])\", not a whole number") }
             records.append(EpochRecord(epoch: e, trainLoss: try number(trainLoss), trainAccuracy: try number(trainAccuracy),
                                        validationLoss: try optional(validationLoss),
-                                       validationAccuracy: try optional(validationAccuracy), seconds: try number(seconds)))
+                                       validationAccuracy: try optional(validationAccuracy),
+                                       seconds: try seconds.map(number) ?? .nan))
         }
         self.init(epochs: records)
     }

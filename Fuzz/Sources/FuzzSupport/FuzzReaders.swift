@@ -1,0 +1,1 @@
+../../../Tests/DigitLabTests/FuzzReaders.swift
