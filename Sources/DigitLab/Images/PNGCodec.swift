@@ -8,7 +8,19 @@ enum PNGCodec {
     /// composited onto white, as a drawing on transparent paper would look printed; 16-bit samples
     /// are reduced to 8 bits.
     static func decode(_ bytes: [UInt8], name: String, maximumPixels: Int) throws -> RasterImage {
-        try bytes.withUnsafeBytes { source -> RasterImage in
+        let (width, height, channels, pixels) = try read(bytes, name: name, maximumPixels: maximumPixels) { colour in
+            // Without alpha in the output format libpng composites onto the background given.
+            (colour ? UInt32(PNG_FORMAT_RGB) : UInt32(PNG_FORMAT_GRAY), colour ? 3 : 1, png_color(red: 255, green: 255, blue: 255))
+        }
+        return RasterImage(width: width, height: height, channels: channels, pixels: pixels)
+    }
+
+    /// Reads the header, checks the size, then the pixels in the format `format` picks from whether
+    /// the file is in colour: (libpng output format, channels, background to composite onto or nil).
+    private static func read(_ bytes: [UInt8], name: String, maximumPixels: Int,
+                             format: (_ colour: Bool) -> (UInt32, Int, png_color?)) throws
+        -> (width: Int, height: Int, channels: Int, pixels: [UInt8]) {
+        try bytes.withUnsafeBytes { source in
             var image = png_image()
             image.version = UInt32(PNG_IMAGE_VERSION)
             guard png_image_begin_read_from_memory(&image, source.baseAddress, source.count) != 0 else {
@@ -17,16 +29,17 @@ enum PNGCodec {
             defer { png_image_free(&image) }
             let width = Int(image.width), height = Int(image.height)
             try ImageFile.checkSize(width: width, height: height, name: name, maximumPixels: maximumPixels)
-            let colour = image.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0
-            image.format = colour ? UInt32(PNG_FORMAT_RGB) : UInt32(PNG_FORMAT_GRAY)
-            let channels = colour ? 3 : 1
+            let (outputFormat, channels, background) = format(image.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0)
+            image.format = outputFormat
             var pixels = [UInt8](repeating: 0, count: width * height * channels)
-            var background = png_color(red: 255, green: 255, blue: 255)
+            var colour = background ?? png_color()
             let ok = pixels.withUnsafeMutableBytes { out in
-                png_image_finish_read(&image, &background, out.baseAddress, Int32(width * channels), nil)
+                withUnsafeMutablePointer(to: &colour) { colour in
+                    png_image_finish_read(&image, background == nil ? nil : colour, out.baseAddress, Int32(width * channels), nil)
+                }
             }
             guard ok != 0 else { throw DataError(name, "damaged PNG: \(message(of: &image))") }
-            return RasterImage(width: width, height: height, channels: channels, pixels: pixels)
+            return (width, height, channels, pixels)
         }
     }
 
@@ -37,48 +50,34 @@ enum PNGCodec {
     /// values, truncating, when it does not. Reproduced here for 8-bit files; 16-bit files are
     /// first reduced to 8 bits by the simplified API, where OpenCV keeps the high byte.
     static func decodeGreyAsOpenCV(_ bytes: [UInt8], name: String, maximumPixels: Int) throws -> RasterImage {
-        try bytes.withUnsafeBytes { source -> RasterImage in
-            var image = png_image()
-            image.version = UInt32(PNG_IMAGE_VERSION)
-            guard png_image_begin_read_from_memory(&image, source.baseAddress, source.count) != 0 else {
-                throw DataError(name, "not a valid PNG: \(message(of: &image))")
-            }
-            defer { png_image_free(&image) }
-            let width = Int(image.width), height = Int(image.height)
-            try ImageFile.checkSize(width: width, height: height, name: name, maximumPixels: maximumPixels)
-            let colour = image.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0
-            // With alpha in the output format libpng composites nothing, so the colour is as stored.
-            image.format = (colour ? UInt32(PNG_FORMAT_FLAG_COLOR) : 0) | UInt32(PNG_FORMAT_FLAG_ALPHA)
-            let channels = colour ? 4 : 2
-            var pixels = [UInt8](repeating: 0, count: width * height * channels)
-            let ok = pixels.withUnsafeMutableBytes { out in
-                png_image_finish_read(&image, nil, out.baseAddress, Int32(width * channels), nil)
-            }
-            guard ok != 0 else { throw DataError(name, "damaged PNG: \(message(of: &image))") }
-            var grey = [UInt8](repeating: 0, count: width * height)
-            guard colour else {
-                for i in 0..<width * height { grey[i] = pixels[2 * i] }
-                return RasterImage(width: width, height: height, channels: 1, pixels: grey)
-            }
-            // png_set_rgb_to_gray_fixed's coefficients, truncated to 15 bits as libpng does.
-            let rc = 29900 * 32768 / 100000, gc = 58700 * 32768 / 100000, bc = 32768 - rc - gc
-            let gamma = fileGamma(bytes)  // in units of 1/100000, or nil
-            if let gamma, abs(gamma - 100_000) > 5000 {
-                let toLinear = gammaTable(exponent: 1e5 / Double(gamma)), fromLinear = gammaTable(exponent: Double(gamma) / 1e5)
-                for i in 0..<width * height {
-                    let r = Int(pixels[4 * i]), g = Int(pixels[4 * i + 1]), b = Int(pixels[4 * i + 2])
-                    if r == g && r == b { grey[i] = UInt8(r); continue }
-                    let y = (rc * Int(toLinear[r]) + gc * Int(toLinear[g]) + bc * Int(toLinear[b]) + 16384) >> 15
-                    grey[i] = fromLinear[y]
-                }
-            } else {
-                for i in 0..<width * height {
-                    let r = Int(pixels[4 * i]), g = Int(pixels[4 * i + 1]), b = Int(pixels[4 * i + 2])
-                    grey[i] = r == g && r == b ? UInt8(r) : UInt8((rc * r + gc * g + bc * b) >> 15)
-                }
-            }
+        // With alpha in the output format libpng composites nothing, so the colour is as stored.
+        let (width, height, channels, pixels) = try read(bytes, name: name, maximumPixels: maximumPixels) { colour in
+            ((colour ? UInt32(PNG_FORMAT_FLAG_COLOR) : 0) | UInt32(PNG_FORMAT_FLAG_ALPHA), colour ? 4 : 2, nil)
+        }
+        let colour = channels == 4
+        var grey = [UInt8](repeating: 0, count: width * height)
+        guard colour else {
+            for i in 0..<width * height { grey[i] = pixels[2 * i] }
             return RasterImage(width: width, height: height, channels: 1, pixels: grey)
         }
+        // png_set_rgb_to_gray_fixed's coefficients, truncated to 15 bits as libpng does.
+        let rc = 29900 * 32768 / 100000, gc = 58700 * 32768 / 100000, bc = 32768 - rc - gc
+        let gamma = fileGamma(bytes)  // in units of 1/100000, or nil
+        if let gamma, abs(gamma - 100_000) > 5000 {
+            let toLinear = gammaTable(exponent: 1e5 / Double(gamma)), fromLinear = gammaTable(exponent: Double(gamma) / 1e5)
+            for i in 0..<width * height {
+                let r = Int(pixels[4 * i]), g = Int(pixels[4 * i + 1]), b = Int(pixels[4 * i + 2])
+                if r == g && r == b { grey[i] = UInt8(r); continue }
+                let y = (rc * Int(toLinear[r]) + gc * Int(toLinear[g]) + bc * Int(toLinear[b]) + 16384) >> 15
+                grey[i] = fromLinear[y]
+            }
+        } else {
+            for i in 0..<width * height {
+                let r = Int(pixels[4 * i]), g = Int(pixels[4 * i + 1]), b = Int(pixels[4 * i + 2])
+                grey[i] = r == g && r == b ? UInt8(r) : UInt8((rc * r + gc * g + bc * b) >> 15)
+            }
+        }
+        return RasterImage(width: width, height: height, channels: 1, pixels: grey)
     }
 
     /// libpng's `png_gamma_8bit_correct` table: `floor(255 (i/255)^exponent + 0.5)`, 0 and 255 fixed.
