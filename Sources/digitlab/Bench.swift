@@ -35,12 +35,12 @@ struct Bench: ParsableCommand {
         }
     }
 
-    /// Images per second classifying the test set (preprocessing included), in batches of 128,
-    /// median of three passes.
+    /// Images per second classifying the test set (preprocessing included), in batches of
+    /// `Model.inferenceCapacity`, median of three passes.
     func inferenceRate() throws -> Double {
         let spec = try ExperimentSpec.load(path: "experiments/case7.yaml")
         let dataset = try Runner(dataDirectory: data.directory, observer: nil).dataset(for: spec)
-        let model = Model(architecture: spec.architecture, capacity: 128)
+        let model = Model(architecture: spec.architecture, capacity: Model.inferenceCapacity)
         model.initialize(seed: 0)
         var times: [Double] = []
         for _ in 0..<3 {

@@ -30,7 +30,7 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         do {
             EngineThreads.count = ProcessInfo.processInfo.activeProcessorCount
-            let reader = try DigitReader(modelPath: model, capacity: 250)
+            let reader = try DigitReader(modelPath: model, capacity: Model.inferenceCapacity)
             let name = reader.metadata["dataset"] ?? "mnist"
             guard let files = DatasetFiles.named(name) else {
                 throw DataError(model, "the model was trained on \"\(name)\", which evaluate does not know")
