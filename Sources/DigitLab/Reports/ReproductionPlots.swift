@@ -71,12 +71,14 @@ public enum ReproductionPlots {
     /// Our test accuracy for each case (mean over seeds, with a bar from the lowest to the highest
     /// seed) beside the paper's figure, cases on the x axis.
     public static func testAccuracyChart(table: ReproductionTable) -> String {
-        var chart = SVGChart(title: "Test accuracy by case: ours against the paper",
+        let hasPaper = table.rows.contains { $0.paper != nil }
+        var chart = SVGChart(title: "Test accuracy by case" + (hasPaper ? ": ours against the paper" : ""),
                              xLabel: "Paper case", yLabel: "Test accuracy (%)")
         let counts = Set(table.rows.compactMap { $0.spreads[.test]?.count })
         let seedText = counts.count == 1 ? "\(counts.first!) seed\(counts.first! == 1 ? "" : "s")"
                                          : counts.isEmpty ? "no finished runs" : "\(counts.min()!)-\(counts.max()!) seeds"
-        chart.subtitle = "Ours: mean over \(seedText), bar from the lowest to the highest seed; paper: the figure it prints"
+        chart.subtitle = "Ours: mean over \(seedText), bar from the lowest to the highest seed"
+            + (hasPaper ? "; paper: the figure it prints" : "")
         // Cases sit at their paper case number; a row without one takes its place in the table.
         let positions = table.rows.enumerated().map { Double($0.element.paperCase > 0 ? $0.element.paperCase : $0.offset + 1) }
         let ours = zip(positions, table.rows).compactMap { x, r in r.spreads[.test].map { (x, $0) } }
@@ -158,7 +160,7 @@ public enum ReproductionPlots {
         }
         var lines: [String] = []
         if let test = plots.first(where: { $0.hasSuffix("/test-accuracy.svg") }) {
-            lines.append("![Test accuracy by case, ours against the paper](\(relative(test)))")
+            lines.append("![Test accuracy by case](\(relative(test)))")
         }
         let curves = plots.filter { !$0.hasSuffix("/test-accuracy.svg") }
         if !curves.isEmpty {
