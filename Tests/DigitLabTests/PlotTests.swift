@@ -267,6 +267,15 @@ struct PlotTests {
         for file in ["test-accuracy.svg", "\(spec.name)-accuracy.svg", "\(spec.name)-loss.svg"] {
             #expect(FileManager.default.fileExists(atPath: dir + "/plots/" + file))
         }
+        #expect(markdown.hasPrefix("## Reproduction of the paper's results table"))
+
+        // Without the paper's figures (another dataset) neither table nor chart claims to compare with it.
+        try Reproduction.writeSummary(specs: [spec], resultsDirectory: dir, paperResults: nil)
+        let alone = try String(contentsOfFile: dir + "/summary.md", encoding: .utf8)
+        #expect(alone.hasPrefix("## The paper's eight cases\n") && !alone.contains("against the paper"), "\(alone)")
+        let chart = try SVG(String(contentsOfFile: dir + "/plots/test-accuracy.svg", encoding: .utf8))
+        #expect(chart.series("Paper") == nil)
+        #expect(!(try String(contentsOfFile: dir + "/plots/test-accuracy.svg", encoding: .utf8)).contains("paper"))
     }
 
     // MARK: Helpers

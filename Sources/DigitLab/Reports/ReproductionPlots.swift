@@ -71,24 +71,26 @@ public enum ReproductionPlots {
     /// Our test accuracy for each case (mean over seeds, with a bar from the lowest to the highest
     /// seed) beside the paper's figure, cases on the x axis.
     public static func testAccuracyChart(table: ReproductionTable) -> String {
-        let hasPaper = table.rows.contains { $0.paper != nil }
-        var chart = SVGChart(title: "Test accuracy by case" + (hasPaper ? ": ours against the paper" : ""),
+        // Cases sit at their paper case number; a row without one takes its place in the table.
+        let positions = table.rows.enumerated().map { Double($0.element.paperCase > 0 ? $0.element.paperCase : $0.offset + 1) }
+        let ours = zip(positions, table.rows).compactMap { x, r in r.spreads[.test].map { (x, $0) } }
+        let paper = zip(positions, table.rows).compactMap { x, r in r.paper?.figures[Metric.test.rawValue].map { (x, $0) } }
+        // Without the paper's figures (another dataset) the chart shows ours alone and says so.
+        var chart = SVGChart(title: "Test accuracy by case" + (paper.isEmpty ? "" : ": ours against the paper"),
                              xLabel: "Paper case", yLabel: "Test accuracy (%)")
         let counts = Set(table.rows.compactMap { $0.spreads[.test]?.count })
         let seedText = counts.count == 1 ? "\(counts.first!) seed\(counts.first! == 1 ? "" : "s")"
                                          : counts.isEmpty ? "no finished runs" : "\(counts.min()!)-\(counts.max()!) seeds"
         chart.subtitle = "Ours: mean over \(seedText), bar from the lowest to the highest seed"
-            + (hasPaper ? "; paper: the figure it prints" : "")
-        // Cases sit at their paper case number; a row without one takes its place in the table.
-        let positions = table.rows.enumerated().map { Double($0.element.paperCase > 0 ? $0.element.paperCase : $0.offset + 1) }
-        let ours = zip(positions, table.rows).compactMap { x, r in r.spreads[.test].map { (x, $0) } }
-        let paper = zip(positions, table.rows).compactMap { x, r in r.paper?.figures[Metric.test.rawValue].map { (x, $0) } }
+            + (paper.isEmpty ? "" : "; paper: the figure it prints")
         // Side by side rather than on top of each other, so that neither hides the other.
-        let offset = 0.13
+        let offset = paper.isEmpty ? 0 : 0.13
         chart.addPoints(label: "Ours (mean, min-max over seeds)", x: ours.map { $0.0 - offset }, y: ours.map(\.1.mean),
                         color: blue, marker: .circle, size: 5, low: ours.map(\.1.min), high: ours.map(\.1.max))
-        chart.addPoints(label: "Paper", x: paper.map { $0.0 + offset }, y: paper.map(\.1),
-                        color: vermillion, marker: .diamond, size: 5, hollow: true)
+        if !paper.isEmpty {
+            chart.addPoints(label: "Paper", x: paper.map { $0.0 + offset }, y: paper.map(\.1),
+                            color: vermillion, marker: .diamond, size: 5, hollow: true)
+        }
         chart.xDomain = ((positions.min() ?? 1) - 0.6)...((positions.max() ?? 1) + 0.6)
         chart.xTicks = positions.map { SVGChart.Tick($0, String(Int($0))) }
         let values = ours.map(\.1.min) + paper.map(\.1)
