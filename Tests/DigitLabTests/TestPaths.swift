@@ -33,11 +33,12 @@ enum TestPaths {
     }
 }
 
-/// Runs the command-line tool; returns its exit status, standard output and standard error.
-func runTool(_ arguments: [String], environment: [String: String] = [:], in directory: String = TestPaths.root) throws
-    -> (status: Int32, stdout: String, stderr: String) {
+/// Runs the command-line tool (or another `executable`); returns its exit status, standard output
+/// and standard error.
+func runTool(_ arguments: [String], environment: [String: String] = [:], in directory: String = TestPaths.root,
+             executable: String = TestPaths.tool) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: TestPaths.tool)
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
