@@ -14,8 +14,9 @@ public final class Model {
     public let capacity: Int
     /// The capacity to classify with when the batch size is free (test sets, photographs): small,
     /// so that the first block's activations (26x26x64 floats an image) stay in each core's cache.
-    /// On a 2-core Zen 5, batches of 4-16 classified the test set 1.3-1.5x faster than batches of
-    /// 128, measured by `digitlab bench --inference-only`.
+    /// Measured by `digitlab bench --inference-only` on a 2-core Zen 5: on an idle machine batches
+    /// of 8 and of 128 are equally fast (10.5-10.8k images/s); with a training run beside it,
+    /// batches of 4-16 were 1.3-1.5x faster than batches of 128.
     public static let inferenceCapacity = 8
     /// The input batch, `[capacity, height, width, channels]`: callers fill it, then call `forward`.
     public let input: Tensor
