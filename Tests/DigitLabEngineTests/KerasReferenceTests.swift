@@ -91,7 +91,15 @@ struct KerasReferenceTests {
             let refStep = zip(expected, initial).map { $0 - $1 }
             let err = relativeError(ourStep, refStep)
             #expect(err < 1e-3, "\(c.file) Adam step \(path): relative error \(err)")
-            #expect(relativeError(p.value.array, expected) < 1e-4, "\(c.file) weights after Adam \(path)")
+            // A bias starts at zero, so its weights after the step are the step, checked above.
+            // Adam's first step is lr·g/(|g| + ε/√(1-β2)): for a gradient that nearly cancels
+            // (conv3/bias[4] is 6.6e-6, a sum of terms near 1e-3) float32 summation order alone
+            // moves it by 1e-4 of the vector, though the gradient agrees to 1e-7. For kernels
+            // the initial weights dominate, and the tighter check says the step landed on them.
+            if initial.contains(where: { $0 != 0 }) {
+                let weightErr = relativeError(p.value.array, expected)
+                #expect(weightErr < 1e-4, "\(c.file) weights after Adam \(path): relative error \(weightErr)")
+            }
         }
     }
 

@@ -7,7 +7,9 @@ import CBLAS
 /// engine thread, the product is split into one block of rows (or columns) per thread, each a
 /// single-threaded `cblas_sgemm`, run on the same threads as the engine's other loops: OpenBLAS's
 /// own threads would spin-wait between calls and compete for the cores with that other work. The
-/// split depends only on the shape and the thread count, so results are deterministic.
+/// split depends only on the shape and the thread count, so results are deterministic. With
+/// `split: false` the product is one call on the calling thread, for code that is already running
+/// on one of the engine's threads.
 @inline(__always)
 public func gemm(transA: Bool = false, transB: Bool = false,
                  m: Int, n: Int, k: Int,
@@ -15,9 +17,9 @@ public func gemm(transA: Bool = false, transB: Bool = false,
                  a: UnsafePointer<Float>, lda: Int,
                  b: UnsafePointer<Float>, ldb: Int,
                  beta: Float = 0,
-                 c: UnsafeMutablePointer<Float>, ldc: Int) {
+                 c: UnsafeMutablePointer<Float>, ldc: Int, split: Bool = true) {
     // Below about a megaflop the split costs more than it saves; blocks of 16 rows suit the kernels.
-    forEachBlock(m: m, n: n, k: k, align: 16, minimumWork: 1 << 19) { row, rows, col, cols in
+    forEachBlock(m: m, n: n, k: k, align: 16, minimumWork: split ? 1 << 19 : .max) { row, rows, col, cols in
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(rows), Int32(cols), Int32(k), alpha,
                     transA ? a + row : a + row * lda, Int32(lda), transB ? b + col * ldb : b + col, Int32(ldb),

@@ -17,24 +17,30 @@ public struct ConvGeometry: Sendable, Equatable {
     public var patchesPerImage: Int { outHeight * outWidth }
 }
 
-/// Unfolds a batch of NHWC images into the patch matrix `col[batch·oh·ow, kh·kw·c]`, so that a
-/// convolution becomes one matrix product with the HWIO kernel.
+/// Unfolds the NHWC images `images` of a batch into the patch matrix
+/// `col[images.count·oh·ow, kh·kw·c]` (its first row is the first image's first patch), so that a
+/// convolution becomes one matrix product with the HWIO kernel. Runs on the calling thread.
 ///
 /// Each patch row is a run of `kw·c` contiguous floats per kernel row, because NHWC keeps a pixel's
 /// channels, and neighbouring pixels, next to each other.
-public func im2col(_ input: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry,
+public func im2col(_ input: UnsafePointer<Float>, images: Range<Int>, geometry g: ConvGeometry,
                    into col: UnsafeMutablePointer<Float>) {
     let rowStride = g.width * g.channels
     let imageStride = g.height * rowStride
     let run = g.kernelWidth * g.channels
-    parallelFor(batch) { b in
-        var dst = col + b * g.patchesPerImage * g.patchSize
+    var dst = col
+    for b in images {
         let image = input + b * imageStride
         for oy in 0..<g.outHeight {
             for ox in 0..<g.outWidth {
                 var src = image + oy * rowStride + ox * g.channels
                 for _ in 0..<g.kernelHeight {
-                    dst.update(from: src, count: run)
+                    // conv1's runs are 3 floats: a library call each would cost more than the copy.
+                    if run < 16 {
+                        for i in 0..<run { dst[i] = src[i] }
+                    } else {
+                        dst.update(from: src, count: run)
+                    }
                     dst += run
                     src += rowStride
                 }
@@ -43,22 +49,23 @@ public func im2col(_ input: UnsafePointer<Float>, batch: Int, geometry g: ConvGe
     }
 }
 
-/// The adjoint of `im2col`: adds each patch row of `col` back onto the pixels it was read from,
-/// giving the gradient with respect to the input images. `output` is overwritten.
-public func col2im(_ col: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry,
+/// The adjoint of `im2col`: adds each patch row of `col` back onto the pixels of `images` it was
+/// read from, giving the gradient with respect to those input images, which are overwritten. Runs
+/// on the calling thread.
+public func col2im(_ col: UnsafePointer<Float>, images: Range<Int>, geometry g: ConvGeometry,
                    into output: UnsafeMutablePointer<Float>) {
     let rowStride = g.width * g.channels
     let imageStride = g.height * rowStride
     let run = g.kernelWidth * g.channels
-    parallelFor(batch) { b in
+    var src = col
+    for b in images {
         let image = output + b * imageStride
         image.update(repeating: 0, count: imageStride)
-        var src = col + b * g.patchesPerImage * g.patchSize
         for oy in 0..<g.outHeight {
             for ox in 0..<g.outWidth {
                 var dst = image + oy * rowStride + ox * g.channels
                 for _ in 0..<g.kernelHeight {
-                    for i in 0..<run { dst[i] += src[i] }
+                    addInPlace(src, dst, count: run)
                     src += run
                     dst += rowStride
                 }

@@ -13,25 +13,29 @@ func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPoint
 @inline(__always)
 func vmax(_ a: Lanes, _ b: Lanes) -> Lanes { a.replacing(with: b, where: b .> a) }
 
-/// `y = max(x, 0)` over `n` floats.
+/// `y = max(x, 0)` over `n` floats, on the calling thread.
 public func reluForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
-    parallelChunks(n) { lo, hi in
-        var i = lo
-        let zero = Lanes(repeating: 0)
-        while i + 16 <= hi { store(vmax(load(x + i), zero), y + i); i += 16 }
-        while i < hi { y[i] = max(x[i], 0); i += 1 }
-    }
+    var i = 0
+    let zero = Lanes(repeating: 0)
+    while i + 16 <= n { store(vmax(load(x + i), zero), y + i); i += 16 }
+    while i < n { y[i] = max(x[i], 0); i += 1 }
 }
 
-/// `dx = y > 0 ? g : 0` over `n` floats, where `y` is the ReLU's output.
+/// `dx = y > 0 ? g : 0` over `n` floats, where `y` is the ReLU's output, on the calling thread.
 public func reluBackward(_ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count n: Int) {
-    parallelChunks(n) { lo, hi in
-        var i = lo
-        let zero = Lanes(repeating: 0)
-        while i + 16 <= hi {
-            store(zero.replacing(with: load(g + i), where: load(y + i) .> zero), dx + i)
-            i += 16
-        }
-        while i < hi { dx[i] = y[i] > 0 ? g[i] : 0; i += 1 }
+    var i = 0
+    let zero = Lanes(repeating: 0)
+    while i + 16 <= n {
+        store(zero.replacing(with: load(g + i), where: load(y + i) .> zero), dx + i)
+        i += 16
     }
+    while i < n { dx[i] = y[i] > 0 ? g[i] : 0; i += 1 }
+}
+
+/// `y += x` over `n` floats.
+@inline(__always)
+public func addInPlace(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+    var i = 0
+    while i + 16 <= n { store(load(y + i) + load(x + i), y + i); i += 16 }
+    while i < n { y[i] += x[i]; i += 1 }
 }

@@ -39,7 +39,8 @@ public final class Dense: Layer {
         gemm(transA: true, m: inputFeatures, n: units, k: batch,
              a: input.data, lda: inputFeatures, b: gradOutput.data, ldb: units,
              c: kernel.gradient.data, ldc: units)
-        columnSums(gradOutput.data, rows: batch, columns: units, into: bias.gradient.data)
+        bias.gradient.zero()
+        addColumnSums(gradOutput.data, rows: batch, columns: units, into: bias.gradient.data)
         gemm(transB: true, m: batch, n: inputFeatures, k: units,
              a: gradOutput.data, lda: units, b: kernel.value.data, ldb: units,
              c: gradInput.data, ldc: inputFeatures)

@@ -24,6 +24,45 @@ public final class Model {
     public let l2: [String: Float]
 
     private var logits: Tensor
+    /// The layers as the passes run them: each convolution block (conv → relu → pool) as one
+    /// `ImageLocalStage`, carried through a few images at a time; every other layer alone.
+    private let passes: [Pass]
+
+    private enum Pass {
+        case stage(ImageLocalStage)
+        case layer(any Layer)
+
+        func forward(_ x: Tensor, batch: Int) -> Tensor {
+            switch self {
+            case .stage(let stage): stage.forward(x, batch: batch)
+            case .layer(let layer): layer.forward(x, batch: batch)
+            }
+        }
+
+        func backward(_ g: Tensor, batch: Int) -> Tensor {
+            switch self {
+            case .stage(let stage): stage.backward(g, batch: batch)
+            case .layer(let layer): layer.backward(g, batch: batch)
+            }
+        }
+    }
+
+    /// Groups `layers` into passes: a stage starts at each convolution and takes the image-local
+    /// layers after it. Blocks are not merged into one stage, because the first two want one image
+    /// at a time to stay in cache while the third's products want many.
+    private static func passes(_ layers: [any Layer]) -> [Pass] {
+        var passes: [Pass] = [], run: [any ImageLocalLayer] = []
+        for layer in layers {
+            if let local = layer as? any ImageLocalLayer, !(layer is Conv2D && !run.isEmpty) {
+                run.append(local)
+                continue
+            }
+            if !run.isEmpty { passes.append(.stage(ImageLocalStage(layers: run))); run = [] }
+            if let conv = layer as? Conv2D { run = [conv] } else { passes.append(.layer(layer)) }
+        }
+        if !run.isEmpty { passes.append(.stage(ImageLocalStage(layers: run))) }
+        return passes
+    }
 
     /// Builds the network with zero weights; call `initialize(seed:)` or load weights next.
     public init(architecture: Architecture, capacity: Int, l2: [String: Float] = [:]) {
@@ -59,6 +98,7 @@ public final class Model {
         self.head = SoftmaxCrossEntropy(classes: architecture.classes, capacity: capacity)
         self.input = Tensor(shape: [capacity] + architecture.inputShape)
         self.logits = input
+        self.passes = Model.passes(layers)
         for name in l2.keys {
             precondition(layers.contains { $0.name == name && !$0.parameters.isEmpty },
                          "L2 names \(name), which is not a layer with weights")
@@ -95,7 +135,7 @@ public final class Model {
     public func forward(batch: Int) -> Tensor {
         precondition(batch > 0 && batch <= capacity, "batch \(batch) outside 1...\(capacity)")
         var x = input
-        for layer in layers { x = layer.forward(x, batch: batch) }
+        for pass in passes { x = pass.forward(x, batch: batch) }
         logits = x
         return head.forward(x, batch: batch)
     }
@@ -136,7 +176,7 @@ public final class Model {
     /// filling every parameter's gradient.
     public func backward(labels: UnsafePointer<Int32>, batch: Int) {
         var g = head.backward(labels: labels, batch: batch)
-        for layer in layers.reversed() { g = layer.backward(g, batch: batch) }
+        for pass in passes.reversed() { g = pass.backward(g, batch: batch) }
         for layer in layers {
             guard let lambda = l2[layer.name] else { continue }
             for p in layer.parameters {

@@ -1,0 +1,56 @@
+import DigitLabEngine
+import Testing
+
+/// The chunked execution of a convolution block must not change what it computes: a block carried
+/// a few images at a time, split over several workers whose partial gradients are added at the
+/// end, with its ReLU folded into the pooling, must give the outputs and gradients of the same
+/// block run one layer at a time over the whole batch.
+@Suite("Image-local stages")
+struct ImageLocalStageTests {
+    /// conv (13x13x8 → 11x11x16) → relu → pool, with random weights.
+    func block(seed: UInt64) -> [any ImageLocalLayer] {
+        let conv = Conv2D(name: "conv", inputShape: [13, 13, 8], filters: 16, kernelSize: 3, capacity: 7)
+        var rng = Xoshiro256(seed: seed)
+        for p in conv.parameters { for i in 0..<p.value.count { p.value[i] = rng.uniform(-0.3, 0.3) } }
+        return [conv,
+                ReLU(name: "relu", inputShape: conv.outputShape, capacity: 7),
+                MaxPool2D(name: "pool", inputShape: conv.outputShape, capacity: 7)]
+    }
+
+    func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var rng = Xoshiro256(seed: seed)
+        let t = Tensor(shape: shape)
+        for i in 0..<t.count { t[i] = rng.uniform(-1, 1) }
+        return t
+    }
+
+    @Test("a block carried in chunks over several workers equals one pass of the whole batch", arguments: [(1, 1), (3, 2), (2, 7)])
+    func chunkedEqualsWhole(workers: Int, imagesPerChunk: Int) {
+        let batch = 7
+        let input = random([batch, 13, 13, 8], seed: 1)
+        let gradOutput = random([batch, 5, 5, 16], seed: 2)
+
+        let wholeLayers = block(seed: 3)
+        var x = input
+        for layer in wholeLayers { x = layer.forward(x, batch: batch) }
+        let wholeOut = x.array
+        var g = gradOutput
+        for layer in wholeLayers.reversed() { g = layer.backward(g, batch: batch) }
+        let wholeGrad = g.array
+
+        let chunkedLayers = block(seed: 3)
+        let chunked = ImageLocalStage(layers: chunkedLayers, imagesPerChunk: imagesPerChunk)
+        // Run twice: partial gradients left over from one backward pass must not leak into the next.
+        for _ in 0..<2 {
+            let out = chunked.forward(input, batch: batch, workers: workers).array
+            let grad = chunked.backward(gradOutput, batch: batch, workers: workers).array
+            #expect(relativeError(out, wholeOut) < 1e-6)
+            #expect(relativeError(grad, wholeGrad) < 1e-6)
+            for (a, b) in zip(chunkedLayers[0].parameters, wholeLayers[0].parameters) {
+                let err = relativeError(a.gradient.array, b.gradient.array)
+                #expect(err < 1e-5, "\(a.name) gradient: relative error \(err)")
+                #expect(a.gradient.array.contains { $0 != 0 })
+            }
+        }
+    }
+}
