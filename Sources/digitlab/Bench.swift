@@ -58,19 +58,20 @@ struct Bench: ParsableCommand {
             return
         }
         say("bench: \(EngineBenchmark.cpuModel()), OpenBLAS \(BLASRuntime.coreName), \(EngineThreads.count) engine threads")
-        let large = GEMMRate.measure("large sgemm", m: 2048, n: 2048, k: 2048, repeats: 5)
+        // OpenBLAS's own threads first: they keep spinning for a while after their last call and
+        // would steal the cores from whatever is measured next, so the engine's split large
+        // sgemm (a third of a second) goes between them and the convolution products.
         EngineThreads.count = 1
         BLASRuntime.setThreads(ProcessInfo.processInfo.activeProcessorCount)
         let largeBLAS = GEMMRate.measure("large sgemm, OpenBLAS threads", m: 2048, n: 2048, k: 2048, repeats: 5)
         EngineThreads.count = ProcessInfo.processInfo.activeProcessorCount
+        let large = GEMMRate.measure("large sgemm", m: 2048, n: 2048, k: 2048, repeats: 5)
         say("  large sgemm: \(fixed(large.gflops, 1)) GFLOP/s split by the engine, \(fixed(largeBLAS.gflops, 1)) with OpenBLAS's threads")
 
         let spec = try ExperimentSpec.load(path: "experiments/case7.yaml")
         let model = Model(architecture: spec.architecture, capacity: 32, l2: ["conv1": 0.01])
         model.initialize(seed: 0)
-        let conv = GEMMRate.convolutionShapes(model, batch: 32).map {
-            GEMMRate.measure($0.label, m: $0.m, n: $0.n, k: $0.k, transA: $0.transA, transB: $0.transB, repeats: repeats)
-        }
+        let conv = GEMMRate.measureConvolutions(model, batch: 32, repeats: repeats)
         let layers = LayerTiming.measure(model: model, batch: 32, steps: repeats)
         say("  convolution GEMMs and layers measured")
 

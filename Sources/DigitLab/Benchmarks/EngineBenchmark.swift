@@ -76,7 +76,8 @@ public struct EngineBenchmark: Sendable {
         lines.append("| large sgemm 2048³, engine split | \(fixed(largeGEMM.gflops, 1)) GFLOP/s | |")
         lines.append("| large sgemm 2048³, OpenBLAS threads | \(fixed(largeGEMMOpenBLASThreads.gflops, 1)) GFLOP/s | ceiling: \(fixed(peakGFLOPS, 1)) GFLOP/s |")
         for g in convolutionGEMMs {
-            lines.append("| \(g.label) (\(g.m)×\(g.n)×\(g.k)) | \(fixed(g.gflops, 1)) GFLOP/s | \(fixed(100 * g.gflops / peakGFLOPS, 0))% |")
+            let shape = "\(g.m)×\(g.n)×\(g.k)" + (g.products > 1 ? ", \(g.products) a step" : "")
+            lines.append("| \(g.label) (\(shape)) | \(fixed(g.gflops, 1)) GFLOP/s | \(fixed(100 * g.gflops / peakGFLOPS, 0))% |")
         }
         lines.append("| convolution GEMMs together, batch 32 | \(fixed(convolutionGFLOPS, 1)) GFLOP/s | \(fixed(100 * convolutionGFLOPS / peakGFLOPS, 0))% |")
         for e in epochs {
@@ -86,8 +87,8 @@ public struct EngineBenchmark: Sendable {
         }
         let inferenceFloor = inferenceFLOPsPerImage / (peakGFLOPS * 1e9)
         lines.append("| test-set inference | \(fixed(inferenceImagesPerSecond, 0)) images/s | \(fixed(100 * inferenceFloor * inferenceImagesPerSecond, 0))% of the forward GEMM floor's rate |")
-        lines += ["", "Per layer, one training step at batch \(layers.batch) (median):", "",
-                  "| layer | forward ms | backward ms |", "| --- | --- | --- |"]
+        lines += ["", "Per pass, one training step at batch \(layers.batch) (median; a convolution block runs as one stage, a few images at a time):", "",
+                  "| pass | forward ms | backward ms |", "| --- | --- | --- |"]
         for r in layers.rows where r.forwardSeconds + r.backwardSeconds > 1e-6 {
             lines.append("| \(r.layer) | \(fixed(r.forwardSeconds * 1e3, 3)) | \(fixed(r.backwardSeconds * 1e3, 3)) |")
         }

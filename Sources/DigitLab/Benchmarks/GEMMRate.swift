@@ -6,40 +6,71 @@ public struct GEMMRate: Sendable {
     public var label: String
     public var m: Int, n: Int, k: Int
     public var transA: Bool, transB: Bool
-    /// Median seconds per product.
+    /// Products per round: 1 for one product split over the engine's threads, more for a batch's
+    /// worth of per-chunk products, each thread making its share on its own buffers.
+    public var products: Int
+    /// Median seconds per round.
     public var seconds: Double
 
-    public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+    public var flops: Double { 2 * Double(m) * Double(n) * Double(k) * Double(products) }
     public var gflops: Double { flops / seconds / 1e9 }
 
-    /// Times `repeats` products of this shape (after a warm-up) and keeps the median.
+    /// Times `repeats` rounds (after a warm-up) and keeps the median. A round is one product split
+    /// over the engine's threads, or, with `products` above 1, that many products spread over the
+    /// threads as a training step's chunks are: each thread makes its share one after another, as
+    /// single-threaded OpenBLAS calls on its own buffers, accumulating with `beta`.
     public static func measure(_ label: String, m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
-                               repeats: Int) -> GEMMRate {
-        let a = Tensor(shape: [m * k]), b = Tensor(shape: [k * n]), c = Tensor(shape: [m * n])
-        var rng = Xoshiro256(seed: 1)
-        for i in 0..<a.count { a[i] = rng.nextUnitFloat() }
-        for i in 0..<b.count { b[i] = rng.nextUnitFloat() }
+                               beta: Float = 0, products: Int = 1, repeats: Int) -> GEMMRate {
+        let threads = products > 1 ? max(1, min(EngineThreads.count, products)) : 1
+        let buffers = (0..<threads).map { t in
+            let a = Tensor(shape: [m * k]), b = Tensor(shape: [k * n]), c = Tensor(shape: [m * n])
+            var rng = Xoshiro256(seed: UInt64(t + 1))
+            for i in 0..<a.count { a[i] = rng.nextUnitFloat() }
+            for i in 0..<b.count { b[i] = rng.nextUnitFloat() }
+            return (a: a, b: b, c: c)
+        }
         let lda = transA ? m : k, ldb = transB ? k : n
         var times: [Double] = []
         for r in 0...repeats {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a.data, lda: lda, b: b.data, ldb: ldb, c: c.data, ldc: n)
+            if products == 1 {
+                let (a, b, c) = buffers[0]
+                gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a.data, lda: lda, b: b.data, ldb: ldb,
+                     beta: beta, c: c.data, ldc: n)
+            } else {
+                parallelFor(threads) { t in
+                    let (a, b, c) = buffers[t]
+                    for _ in products * t / threads..<products * (t + 1) / threads {
+                        gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a.data, lda: lda, b: b.data, ldb: ldb,
+                             beta: beta, c: c.data, ldc: n, split: false)
+                    }
+                }
+            }
             if r > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9) }
         }
-        return GEMMRate(label: label, m: m, n: n, k: k, transA: transA, transB: transB, seconds: median(times) ?? .nan)
+        return GEMMRate(label: label, m: m, n: n, k: k, transA: transA, transB: transB, products: products,
+                        seconds: median(times) ?? .nan)
     }
 
-    /// The products one training step of a convolution makes at `batch`: forward, weight
-    /// gradient, and (except for the first layer) input gradient, as `Conv2D` calls them.
-    public static func convolutionShapes(_ model: Model, batch: Int) -> [(label: String, m: Int, n: Int, k: Int, transA: Bool, transB: Bool)] {
-        var shapes: [(String, Int, Int, Int, Bool, Bool)] = []
-        for case let conv as Conv2D in model.layers {
-            let rows = batch * conv.geometry.patchesPerImage, k = conv.geometry.patchSize, f = conv.filters
-            shapes.append(("\(conv.name) forward", rows, f, k, false, false))
-            shapes.append(("\(conv.name) weight gradient", k, f, rows, true, false))
-            if conv.computesInputGradient { shapes.append(("\(conv.name) input gradient", rows, k, f, false, true)) }
+    /// The products one training step of a convolution makes at `batch`, as `Conv2D` makes them
+    /// inside its stage: per chunk of images, forward, weight gradient (accumulated) and, except
+    /// for the first layer, input gradient.
+    public static func measureConvolutions(_ model: Model, batch: Int, repeats: Int) -> [GEMMRate] {
+        var rates: [GEMMRate] = []
+        for case .stage(let stage) in model.passes {
+            for case let conv as Conv2D in stage.layers {
+                let chunk = min(stage.imagesPerChunk, batch), products = (batch + chunk - 1) / chunk
+                let rows = chunk * conv.geometry.patchesPerImage, k = conv.geometry.patchSize, f = conv.filters
+                rates.append(measure("\(conv.name) forward", m: rows, n: f, k: k, products: products, repeats: repeats))
+                rates.append(measure("\(conv.name) weight gradient", m: k, n: f, k: rows, transA: true, beta: 1,
+                                     products: products, repeats: repeats))
+                if conv.computesInputGradient {
+                    rates.append(measure("\(conv.name) input gradient", m: rows, n: k, k: f, transB: true,
+                                         products: products, repeats: repeats))
+                }
+            }
         }
-        return shapes.map { (label: $0.0, m: $0.1, n: $0.2, k: $0.3, transA: $0.4, transB: $0.5) }
+        return rates
     }
 }
 

@@ -26,20 +26,29 @@ public final class Model {
     private var logits: Tensor
     /// The layers as the passes run them: each convolution block (conv → relu → pool) as one
     /// `ImageLocalStage`, carried through a few images at a time; every other layer alone.
-    private let passes: [Pass]
+    public let passes: [Pass]
 
-    private enum Pass {
+    /// One step of a forward or backward pass: a stage of image-local layers, or one layer.
+    public enum Pass {
         case stage(ImageLocalStage)
         case layer(any Layer)
 
-        func forward(_ x: Tensor, batch: Int) -> Tensor {
+        /// The layer's name, or the stage's layers' names joined by arrows.
+        public var name: String {
+            switch self {
+            case .stage(let stage): stage.layers.map(\.name).joined(separator: " → ")
+            case .layer(let layer): layer.name
+            }
+        }
+
+        public func forward(_ x: Tensor, batch: Int) -> Tensor {
             switch self {
             case .stage(let stage): stage.forward(x, batch: batch)
             case .layer(let layer): layer.forward(x, batch: batch)
             }
         }
 
-        func backward(_ g: Tensor, batch: Int) -> Tensor {
+        public func backward(_ g: Tensor, batch: Int) -> Tensor {
             switch self {
             case .stage(let stage): stage.backward(g, batch: batch)
             case .layer(let layer): layer.backward(g, batch: batch)
