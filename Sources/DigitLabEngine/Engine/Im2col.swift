@@ -35,12 +35,7 @@ public func im2col(_ input: UnsafePointer<Float>, images: Range<Int>, geometry g
             for ox in 0..<g.outWidth {
                 var src = image + oy * rowStride + ox * g.channels
                 for _ in 0..<g.kernelHeight {
-                    // conv1's runs are 3 floats: a library call each would cost more than the copy.
-                    if run < 16 {
-                        for i in 0..<run { dst[i] = src[i] }
-                    } else {
-                        dst.update(from: src, count: run)
-                    }
+                    copyFloats(src, dst, count: run)
                     dst += run
                     src += rowStride
                 }

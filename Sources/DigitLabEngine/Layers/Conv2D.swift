@@ -75,7 +75,7 @@ public final class Conv2D: ImageLocalLayer {
         im2col(input.data, images: images, geometry: geometry, into: col)
         // Start every output row at the bias, then accumulate the product onto it (beta = 1).
         let out = output.data + images.lowerBound * geometry.patchesPerImage * filters
-        for r in 0..<rows { (out + r * filters).update(from: bias.value.data, count: filters) }
+        for r in 0..<rows { copyFloats(bias.value.data, out + r * filters, count: filters) }
         gemm(m: rows, n: filters, k: geometry.patchSize,
              a: col, lda: geometry.patchSize, b: kernel.value.data, ldb: filters,
              beta: 1, c: out, ldc: filters, split: false)
