@@ -2,8 +2,8 @@
 /// pass reads like the network: conv → relu → pool, three times, flatten, dense → relu, ...,
 /// dense → softmax.
 ///
-/// All activations and gradients are allocated here, once, for `capacity` samples; a training
-/// step allocates nothing.
+/// All activations and gradients are allocated here, once, for `capacity` samples, and each
+/// thread's scratch on the first pass; a training step after the first allocates nothing.
 public final class Model {
     public let architecture: Architecture
     /// Every layer up to the logits, in order: conv1, relu1, pool1, ..., flatten, dense1, ...
@@ -12,11 +12,10 @@ public final class Model {
     public let head: SoftmaxCrossEntropy
     /// The most samples one pass can take.
     public let capacity: Int
-    /// The capacity to classify with when the batch size is free (test sets, photographs): small,
-    /// so that the first block's activations (26x26x64 floats an image) stay in each core's cache.
-    /// Measured by `digitlab bench --inference-only` on a 2-core Zen 5: on an idle machine batches
-    /// of 8 and of 128 are equally fast (10.5-10.8k images/s); with a training run beside it,
-    /// batches of 4-16 were 1.3-1.5x faster than batches of 128.
+    /// The capacity to classify with when the batch size is free (test sets, photographs). The
+    /// convolution stages carry one image at a time whatever the batch, so this mostly sets how
+    /// often the threads meet: measured by `digitlab bench --inference-only` on a 2-core Zen 5,
+    /// batches of 8 to 512 are equally fast (14-15.5k images/s, the spread of repeated runs).
     public static let inferenceCapacity = 8
     /// The input batch, `[capacity, height, width, channels]`: callers fill it, then call `forward`.
     public let input: Tensor
