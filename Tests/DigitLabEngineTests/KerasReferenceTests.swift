@@ -60,6 +60,9 @@ struct KerasReferenceTests {
 
     @Test("loss, every gradient and one Adam step match Keras", arguments: cases)
     func lossGradientsAndAdam(_ c: Case) throws {
+        // Two workers, as training runs: the batch split in two, weight gradients summed per worker.
+        // (The image-local stage tests compare one, two and three workers directly.)
+        EngineThreads.count = 2
         let ref = try ReferenceFiles.load(c.file)
         let (model, labels) = try Self.model(c, ref)
         model.forward(batch: 32)

@@ -6,10 +6,12 @@ import Testing
 /// The Keras reference tensors in `../shared/reference` (beside the checkout), or the directory
 /// named by `DIGITLAB_REFERENCE`.
 enum ReferenceFiles {
+    /// The package's top directory.
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
     static var directory: String {
         if let env = ProcessInfo.processInfo.environment["DIGITLAB_REFERENCE"], !env.isEmpty { return env }
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
         return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference").path
     }
 

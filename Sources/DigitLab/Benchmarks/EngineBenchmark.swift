@@ -90,7 +90,7 @@ public struct EngineBenchmark: Sendable {
         lines += ["", "Per pass, one training step at batch \(layers.batch) (median; a convolution block runs as one stage, a few images at a time):", "",
                   "| pass | forward ms | backward ms |", "| --- | --- | --- |"]
         for r in layers.rows where r.forwardSeconds + r.backwardSeconds > 1e-6 {
-            lines.append("| \(r.layer) | \(fixed(r.forwardSeconds * 1e3, 3)) | \(fixed(r.backwardSeconds * 1e3, 3)) |")
+            lines.append("| \(r.pass) | \(fixed(r.forwardSeconds * 1e3, 3)) | \(fixed(r.backwardSeconds * 1e3, 3)) |")
         }
         lines += ["", "The GEMM floor is an epoch's FLOPs (forward, weight and input gradients; validation forward passes included) divided by the large-sgemm ceiling: no FP32 im2col engine can beat it on this machine."]
         return lines.joined(separator: "\n") + "\n"

@@ -7,7 +7,7 @@ import Foundation
 public struct LayerTiming: Sendable {
     public struct Row: Sendable {
         /// The pass: "conv1 → relu1 → pool1", "dense1", ...
-        public var layer: String
+        public var pass: String
         public var forwardSeconds: Double
         public var backwardSeconds: Double
     }
@@ -41,7 +41,7 @@ public struct LayerTiming: Sendable {
             }
         }
         let rows = passes.enumerated().map { i, pass in
-            Row(layer: pass.name, forwardSeconds: median(forward[i]) ?? 0, backwardSeconds: median(backward[i]) ?? 0)
+            Row(pass: pass.name, forwardSeconds: median(forward[i]) ?? 0, backwardSeconds: median(backward[i]) ?? 0)
         }
         return LayerTiming(rows: rows, batch: batch)
     }

@@ -19,7 +19,7 @@ public func gemm(transA: Bool = false, transB: Bool = false,
                  beta: Float = 0,
                  c: UnsafeMutablePointer<Float>, ldc: Int, split: Bool = true) {
     // Below about a megaflop the split costs more than it saves; blocks of 16 rows suit the kernels.
-    forEachBlock(m: m, n: n, k: k, align: 16, minimumWork: split ? 1 << 19 : .max) { row, rows, col, cols in
+    forEachBlock(m: m, n: n, k: k, align: 16, minimumWork: 1 << 19, split: split) { row, rows, col, cols in
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(rows), Int32(cols), Int32(k), alpha,
                     transA ? a + row : a + row * lda, Int32(lda), transB ? b + col * ldb : b + col, Int32(ldb),
@@ -47,13 +47,13 @@ public func gemm(transA: Bool = false, transB: Bool = false,
 
 /// Splits `C[m×n]` into one block of rows (or, when C is wider than tall, of columns) per engine
 /// thread, block edges aligned to `align`, and calls `body(row, rows, col, cols)` for each block in
-/// parallel; one call with the whole product when there is one thread or under `minimumWork`
-/// multiply-adds. The blocks depend only on the shape and the thread count.
+/// parallel; one call with the whole product when asked not to `split`, when there is one thread,
+/// or under `minimumWork` multiply-adds. The blocks depend only on the shape and the thread count.
 @inline(__always)
-private func forEachBlock(m: Int, n: Int, k: Int, align: Int, minimumWork: Int,
+private func forEachBlock(m: Int, n: Int, k: Int, align: Int, minimumWork: Int, split: Bool = true,
                           _ body: (_ row: Int, _ rows: Int, _ col: Int, _ cols: Int) -> Void) {
     let parts = EngineThreads.count
-    if parts == 1 || m * n * k < minimumWork || (m < 32 && n < 32) {
+    if !split || parts == 1 || m * n * k < minimumWork || (m < 32 && n < 32) {
         body(0, m, 0, n)
         return
     }

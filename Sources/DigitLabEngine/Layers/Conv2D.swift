@@ -22,7 +22,6 @@ public final class Conv2D: ImageLocalLayer {
     /// Per worker: the patch matrix of its chunk and, for workers after the first, partial
     /// kernel and bias gradients (worker 0 accumulates straight into the parameters' gradients).
     private var scratch: [Scratch] = []
-    private let imagesPerScratch: Int
 
     private struct Scratch {
         let col: Tensor
@@ -38,7 +37,6 @@ public final class Conv2D: ImageLocalLayer {
                                      kernelHeight: kernelSize, kernelWidth: kernelSize)
         self.filters = filters
         self.computesInputGradient = computesInputGradient
-        self.imagesPerScratch = capacity
         kernel = Parameter(name: "kernel", shape: [kernelSize, kernelSize, inputShape[2], filters])
         bias = Parameter(name: "bias", shape: [filters])
         output = Tensor(shape: [capacity, geometry.outHeight, geometry.outWidth, filters])
@@ -63,7 +61,7 @@ public final class Conv2D: ImageLocalLayer {
     /// It is sized for the whole capacity, but mapped page by page: only a chunk's rows are touched.
     private func reserveScratch(workers: Int) {
         while scratch.count < workers {
-            scratch.append(Scratch(col: Tensor(shape: [imagesPerScratch * geometry.patchesPerImage, geometry.patchSize]),
+            scratch.append(Scratch(col: Tensor(shape: [output.shape[0] * geometry.patchesPerImage, geometry.patchSize]),
                                    kernelGradient: Tensor(shape: kernel.shape), biasGradient: Tensor(shape: bias.shape)))
         }
     }

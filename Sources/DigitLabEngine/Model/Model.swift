@@ -60,15 +60,20 @@ public final class Model {
     /// at a time to stay in cache while the third's products want many.
     private static func passes(_ layers: [any Layer]) -> [Pass] {
         var passes: [Pass] = [], run: [any ImageLocalLayer] = []
-        for layer in layers {
-            if let local = layer as? any ImageLocalLayer, !(layer is Conv2D && !run.isEmpty) {
-                run.append(local)
-                continue
-            }
-            if !run.isEmpty { passes.append(.stage(ImageLocalStage(layers: run))); run = [] }
-            if let conv = layer as? Conv2D { run = [conv] } else { passes.append(.layer(layer)) }
+        func endStage() {
+            if !run.isEmpty { passes.append(.stage(ImageLocalStage(layers: run))) }
+            run = []
         }
-        if !run.isEmpty { passes.append(.stage(ImageLocalStage(layers: run))) }
+        for layer in layers {
+            if layer is Conv2D { endStage() }
+            if let local = layer as? any ImageLocalLayer {
+                run.append(local)
+            } else {
+                endStage()
+                passes.append(.layer(layer))
+            }
+        }
+        endStage()
         return passes
     }
 
