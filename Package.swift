@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "DigitLab",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "DigitLab", targets: ["DigitLab"]),
         .executable(name: "digitlab", targets: ["digitlab"]),

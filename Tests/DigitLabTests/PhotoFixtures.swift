@@ -23,7 +23,8 @@ enum PhotoFixtures {
             var config = TrainingConfig()
             config.epochs = 1
             config.limit = 10_000
-            EngineThreads.count = ProcessInfo.processInfo.activeProcessorCount
+            // Two, as every test that sets it: suites run concurrently, and numbers depend on it.
+            EngineThreads.count = 2
             let trainer = Trainer(config: config, train: data.train)
             _ = try trainer.trainEpoch()
             let test = trainer.evaluate(data.test)

@@ -1,17 +1,19 @@
 import Foundation
-import Dispatch
 
 /// How many threads the engine spreads its work over: its own loops (im2col, col2im, pooling,
 /// element-wise work) and its matrix products, which `gemm` splits into single-threaded OpenBLAS
 /// calls, one per thread. One by default; runs raise it to the core count.
 public enum EngineThreads {
     nonisolated(unsafe) private static var _count = 1
+    /// The helper threads `parallelFor` hands shares to; nil while the count is one.
+    nonisolated(unsafe) static private(set) var pool: WorkerPool?
     /// The number of chunks `parallelFor` splits its range into. Setting it above one makes
     /// OpenBLAS single-threaded, since the engine then does the splitting itself.
     public static var count: Int {
         get { _count }
         set {
             _count = max(1, newValue)
+            if _count > 1 { pool = WorkerPool.shared(threads: _count) }
             BLASRuntime.setThreads(_count > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount)
         }
     }
@@ -23,24 +25,14 @@ public enum EngineThreads {
 @inline(__always)
 public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
     let threads = min(EngineThreads.count, n)
-    if threads <= 1 {
+    guard threads > 1, let pool = EngineThreads.pool else {
         for i in 0..<n { body(i) }
         return
     }
-    withoutActuallyEscaping(body) { body in
-        let box = UnsafeSendableClosure(body)
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
-            let lo = n * t / threads, hi = n * (t + 1) / threads
-            for i in lo..<hi { box.body(i) }
-        }
+    pool.run(shares: threads) { t in
+        let lo = n * t / threads, hi = n * (t + 1) / threads
+        for i in lo..<hi { body(i) }
     }
-}
-
-/// Lets a non-escaping closure cross into `concurrentPerform`; safe because each iteration writes
-/// disjoint memory and `concurrentPerform` returns only when all are done.
-private struct UnsafeSendableClosure: @unchecked Sendable {
-    let body: (Int) -> Void
-    init(_ body: @escaping (Int) -> Void) { self.body = body }
 }
 
 /// Runs `body(lo, hi)` over `0..<n` split into one contiguous chunk per engine thread: for
