@@ -4,6 +4,7 @@
 # Writes results/bench/vs-keras.md. The peer is not a dependency of the product or of CI.
 #
 # Usage: scripts/vs-keras.sh [EPOCHS]      (default 3 timed epochs per case)
+#        OUT=results/bench/zen3 scripts/vs-keras.sh   (to keep another machine's figures apart)
 # Needs: a Python with TensorFlow, e.g.
 #   python3 -m venv /tmp/tfenv && /tmp/tfenv/bin/pip install tensorflow-cpu scipy
 #   KERAS_PYTHON=/tmp/tfenv/bin/python scripts/vs-keras.sh
@@ -14,7 +15,7 @@ PY=${KERAS_PYTHON:-/tmp/tfenv/bin/python}
 PEERS=${PEERS:-../shared/peers}
 DATA=${DIGITLAB_DATA:-data/mnist}
 BIN=.build/release/digitlab
-OUT=results/bench
+OUT=${OUT:-results/bench}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 [ -x "$PY" ] || { echo "error: no Python with TensorFlow at $PY; set KERAS_PYTHON (see the comment at the top)" >&2; exit 1; }
