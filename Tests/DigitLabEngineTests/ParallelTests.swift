@@ -2,50 +2,53 @@ import DigitLabEngine
 import Foundation
 import Testing
 
-/// `parallelFor` runs on the engine's own helper threads, which spin between regions and sleep
-/// when idle. Whatever state they are in, and whoever calls, every index must run exactly once,
-/// and a region must use the helpers, not only the calling thread.
+/// `parallelFor` runs on the engine's `WorkerPool`, whose helper threads spin between regions and
+/// sleep when idle. Whatever state they are in, and whoever calls, every index must run exactly
+/// once, and a region must use the helpers, not only the calling thread.
 @Suite("Parallel regions", .serialized)
 struct ParallelTests {
-    /// Runs `parallelFor(n)` and returns how often each index ran and the threads that ran them.
-    func visit(_ n: Int) -> (counts: [Int], threads: Set<pthread_t>) {
+    /// Runs `n` shares on `pool` and returns how often each ran and the threads that ran them.
+    func visit(_ pool: WorkerPool, shares n: Int) -> (counts: [Int], threads: Set<pthread_t>) {
         let counts = UnsafeMutablePointer<Int>.allocate(capacity: n)
         let runners = UnsafeMutablePointer<pthread_t>.allocate(capacity: n)
         defer { counts.deallocate(); runners.deallocate() }
         counts.initialize(repeating: 0, count: n)
-        parallelFor(n) { i in
+        pool.run(shares: n) { i in
             counts[i] += 1
             runners[i] = pthread_self()
         }
         return (Array(UnsafeBufferPointer(start: counts, count: n)), Set(UnsafeBufferPointer(start: runners, count: n)))
     }
 
-    /// Other suites run at the same time and may hold the helpers (a second caller then runs its
-    /// region alone), so a region is retried until one runs on both threads.
-    func expectBothThreadsRun(_ n: Int, _ context: String) {
-        var threadsSeen = 0
-        for _ in 0..<200 where threadsSeen < 2 {
-            let (counts, threads) = visit(n)
-            #expect(counts == Array(repeating: 1, count: n), "\(context), n = \(n)")
-            threadsSeen = threads.count
-        }
-        #expect(threadsSeen == 2, "\(context), n = \(n): the helper thread never ran a share")
-    }
-
-    @Test("every index runs once, and on two threads, whether the helper was spinning or asleep",
+    /// A pool of its own, so that other suites running at the same time cannot hold it.
+    @Test("every share runs once, each on its own thread, whether the helpers were spinning or asleep",
           .timeLimit(.minutes(1)))
-    func everyIndexOnceOnTwoThreads() {
-        EngineThreads.count = 2
-        #expect(visit(1).counts == [1])
-        for n in [2, 3, 32, 1000] { expectBothThreadsRun(n, "back to back") }
+    func everyShareOnItsOwnThread() {
+        let pool = WorkerPool(helpers: 2)
+        for shares in [1, 2, 3] {
+            let (counts, threads) = visit(pool, shares: shares)
+            #expect(counts == Array(repeating: 1, count: shares))
+            #expect(threads.count == shares, "\(shares) shares ran on \(threads.count) threads")
+        }
         // Pauses longer than the helpers' spin time (2 ms): they are asleep and must be woken.
         for _ in 0..<3 {
             usleep(20_000)
-            let (counts, _) = visit(64)
-            #expect(counts == Array(repeating: 1, count: 64), "after a pause")
+            let (counts, threads) = visit(pool, shares: 3)
+            #expect(counts == [1, 1, 1], "after a pause")
+            #expect(threads.count == 3, "after a pause, 3 shares ran on \(threads.count) threads")
         }
-        usleep(20_000)
-        expectBothThreadsRun(64, "after a pause")
+    }
+
+    @Test("parallelFor visits every index once, whatever the range and however it splits")
+    func everyIndexOnce() {
+        EngineThreads.count = 2
+        for n in [0, 1, 2, 3, 32, 1000] {
+            let counts = UnsafeMutablePointer<Int>.allocate(capacity: max(n, 1))
+            defer { counts.deallocate() }
+            counts.initialize(repeating: 0, count: max(n, 1))
+            parallelFor(n) { i in counts[i] += 1 }
+            #expect((0..<n).allSatisfy { counts[$0] == 1 }, "n = \(n)")
+        }
     }
 
     @Test("regions opened from several threads at once, and regions inside regions, run every index once",

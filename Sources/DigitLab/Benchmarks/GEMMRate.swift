@@ -30,9 +30,7 @@ public struct GEMMRate: Sendable {
             return (a: a, b: b, c: c)
         }
         let lda = transA ? m : k, ldb = transB ? k : n
-        var times: [Double] = []
-        for r in 0...repeats {
-            let t0 = DispatchTime.now().uptimeNanoseconds
+        let seconds = medianSeconds(repeats: repeats) {
             if products == 1 {
                 let (a, b, c) = buffers[0]
                 gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a.data, lda: lda, b: b.data, ldb: ldb,
@@ -46,24 +44,79 @@ public struct GEMMRate: Sendable {
                     }
                 }
             }
-            if r > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9) }
         }
         return GEMMRate(label: label, m: m, n: n, k: k, transA: transA, transB: transB, products: products,
-                        seconds: median(times) ?? .nan)
+                        seconds: seconds)
+    }
+
+    /// The median seconds of `repeats` calls of `round`, after one for warm-up.
+    private static func medianSeconds(repeats: Int, _ round: () -> Void) -> Double {
+        var times: [Double] = []
+        for r in 0...repeats {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            round()
+            if r > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9) }
+        }
+        return median(times) ?? .nan
+    }
+
+    /// A one-channel convolution's direct kernels (`convolveSingleChannel` and its weight
+    /// gradient) on a training step's chunks, spread over the threads as `measure` spreads
+    /// products; the shape is counted as the product it replaces (pixels × filters × taps).
+    static func measureSingleChannel(_ conv: Conv2D, chunk: Int, products: Int, weightGradient: Bool,
+                                     repeats: Int) -> GEMMRate {
+        let g = conv.geometry, f = conv.filters
+        let threads = max(1, min(EngineThreads.count, products))
+        let buffers = (0..<threads).map { t in
+            let x = Tensor(shape: [chunk, g.height, g.width, 1]), out = Tensor(shape: [chunk * g.patchesPerImage, f])
+            let kernel = Tensor(shape: [g.patchSize, f]), bias = Tensor(shape: [f])
+            var rng = Xoshiro256(seed: UInt64(t + 1))
+            for i in 0..<x.count { x[i] = rng.nextUnitFloat() }
+            for i in 0..<out.count { out[i] = rng.nextUnitFloat() }
+            for i in 0..<kernel.count { kernel[i] = rng.nextUnitFloat() }
+            return (x: x, out: out, kernel: kernel, bias: bias)
+        }
+        let seconds = medianSeconds(repeats: repeats) {
+            parallelFor(threads) { t in
+                let b = buffers[t]
+                for _ in products * t / threads..<products * (t + 1) / threads {
+                    if weightGradient {
+                        convolveSingleChannelWeightGradient(b.x.data, b.out.data, images: 0..<chunk, geometry: g, filters: f,
+                                                            kernelGradient: b.kernel.data, biasGradient: b.bias.data)
+                    } else {
+                        convolveSingleChannel(b.x.data, images: 0..<chunk, geometry: g, kernel: b.kernel.data,
+                                              bias: b.bias.data, filters: f, into: b.out.data)
+                    }
+                }
+            }
+        }
+        let label = "\(conv.name) \(weightGradient ? "weight gradient" : "forward"), direct"
+        return weightGradient
+            ? GEMMRate(label: label, m: g.patchSize, n: f, k: chunk * g.patchesPerImage, transA: true, transB: false,
+                       products: products, seconds: seconds)
+            : GEMMRate(label: label, m: chunk * g.patchesPerImage, n: f, k: g.patchSize, transA: false, transB: false,
+                       products: products, seconds: seconds)
     }
 
     /// The products one training step of a convolution makes at `batch`, as `Conv2D` makes them
     /// inside its stage: per chunk of images, forward, weight gradient (accumulated) and, except
-    /// for the first layer, input gradient.
+    /// for the first layer, input gradient; for a one-channel convolution, its direct kernels.
     public static func measureConvolutions(_ model: Model, batch: Int, repeats: Int) -> [GEMMRate] {
         var rates: [GEMMRate] = []
         for case .stage(let stage) in model.passes {
             for case let conv as Conv2D in stage.layers {
                 let chunk = min(stage.imagesPerChunk, batch), products = (batch + chunk - 1) / chunk
                 let rows = chunk * conv.geometry.patchesPerImage, k = conv.geometry.patchSize, f = conv.filters
-                rates.append(measure("\(conv.name) forward", m: rows, n: f, k: k, products: products, repeats: repeats))
-                rates.append(measure("\(conv.name) weight gradient", m: k, n: f, k: rows, transA: true, beta: 1,
-                                     products: products, repeats: repeats))
+                if conv.geometry.channels == 1 {
+                    for weightGradient in [false, true] {
+                        rates.append(measureSingleChannel(conv, chunk: chunk, products: products,
+                                                          weightGradient: weightGradient, repeats: repeats))
+                    }
+                } else {
+                    rates.append(measure("\(conv.name) forward", m: rows, n: f, k: k, products: products, repeats: repeats))
+                    rates.append(measure("\(conv.name) weight gradient", m: k, n: f, k: rows, transA: true, beta: 1,
+                                         products: products, repeats: repeats))
+                }
                 if conv.computesInputGradient {
                     rates.append(measure("\(conv.name) input gradient", m: rows, n: k, k: f, transB: true,
                                          products: products, repeats: repeats))

@@ -48,3 +48,8 @@ public func addInPlace(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Floa
     while i + 16 <= n { store(load(y + i) + load(x + i), y + i); i += 16 }
     while i < n { y[i] += x[i]; i += 1 }
 }
+
+/// `sums[j] += Σ_i m[i, j]` for a row-major matrix: the bias gradient of a dense or conv layer.
+func addColumnSums(_ m: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows { addInPlace(m + r * columns, sums, count: columns) }
+}

@@ -11,15 +11,15 @@ import Synchronization
 /// region either waited for the wake-up or ran both halves on the calling thread. Measured on a
 /// 2-core Zen 3 with a 20 µs gap between regions of 2 × 20 µs of work: 35 µs lost a region with
 /// Dispatch, 2 µs here. A helper that has found no work for `spinTime` sleeps, so an idle
-/// process does not hold its cores.
-final class WorkerPool: @unchecked Sendable {
+/// process does not hold its cores. Helpers live as long as the process.
+public final class WorkerPool: @unchecked Sendable {
     /// How long a helper keeps polling after its last region before it sleeps: longer than the
     /// gaps inside a training step (serial work between regions), short enough that a pause
     /// between epochs or runs frees the core.
     static let spinTime: UInt64 = 2_000_000  // ns
 
     /// Helper threads; the calling thread takes share 0, helper `h` share `h + 1`.
-    let helpers: Int
+    public let helpers: Int
     /// Bumped once per region; a helper runs when it sees a value it has not seen.
     private let generation = Atomic<Int>(0)
     /// Helpers still working on the current region.
@@ -34,7 +34,7 @@ final class WorkerPool: @unchecked Sendable {
     /// Helpers asleep on `wake`; guarded by `lock`.
     private var sleepers = 0
 
-    init(helpers: Int) {
+    public init(helpers: Int) {
         self.helpers = helpers
         pthread_mutex_init(lock, nil)
         pthread_cond_init(wake, nil)
@@ -64,7 +64,7 @@ final class WorkerPool: @unchecked Sendable {
     /// Runs `body(s)` for every share `s` in `0..<shares`, share 0 on the calling thread, and
     /// returns when all are done. If the pool is already running a region, runs them all here,
     /// in order.
-    func run(shares: Int, _ body: (Int) -> Void) {
+    public func run(shares: Int, _ body: (Int) -> Void) {
         precondition(shares <= helpers + 1)
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for s in 0..<shares { body(s) }

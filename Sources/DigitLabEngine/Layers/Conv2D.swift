@@ -7,6 +7,9 @@
 /// is a chunk's, not the batch's (conv2's would be 8.9 MB at batch 32), and backward unfolds the
 /// chunk again rather than keep it: re-reading a chunk that is in cache is cheaper than streaming
 /// the batch's through memory.
+///
+/// A convolution of one-channel images (the first layer) skips the patch matrix for its forward
+/// pass and weight gradient: see `convolveSingleChannel`.
 public final class Conv2D: ImageLocalLayer {
     public let name: String
     public let geometry: ConvGeometry
@@ -15,6 +18,8 @@ public final class Conv2D: ImageLocalLayer {
     public let bias: Parameter
     /// False for the first layer, whose input is data: its input gradient is never needed.
     public let computesInputGradient: Bool
+    /// One input channel: forward and weight gradient by direct convolution, not im2col and GEMM.
+    private let isSingleChannel: Bool
     public let output: Tensor
     public let inputGradient: Tensor?
 
@@ -37,6 +42,7 @@ public final class Conv2D: ImageLocalLayer {
                                      kernelHeight: kernelSize, kernelWidth: kernelSize)
         self.filters = filters
         self.computesInputGradient = computesInputGradient
+        isSingleChannel = inputShape[2] == 1
         kernel = Parameter(name: "kernel", shape: [kernelSize, kernelSize, inputShape[2], filters])
         bias = Parameter(name: "bias", shape: [filters])
         output = Tensor(shape: [capacity, geometry.outHeight, geometry.outWidth, filters])
@@ -48,7 +54,8 @@ public final class Conv2D: ImageLocalLayer {
     public var parameters: [Parameter] { [kernel, bias] }
     public var forwardFLOPs: Int { 2 * geometry.patchesPerImage * geometry.patchSize * filters }
     public var workingFloatsPerImage: Int {
-        geometry.patchesPerImage * (geometry.patchSize + filters)
+        let patchMatrix = isSingleChannel && !computesInputGradient ? 0 : geometry.patchesPerImage * geometry.patchSize
+        return patchMatrix + geometry.patchesPerImage * filters
             + (computesInputGradient ? geometry.height * geometry.width * geometry.channels : 0)
     }
 
@@ -68,6 +75,11 @@ public final class Conv2D: ImageLocalLayer {
 
     public func forward(images: Range<Int>, worker: Int) {
         guard let input else { preconditionFailure("\(name): forward before prepareForward") }
+        if isSingleChannel {
+            convolveSingleChannel(input.data, images: images, geometry: geometry, kernel: kernel.value.data,
+                                  bias: bias.value.data, filters: filters, into: output.data)
+            return
+        }
         let rows = images.count * geometry.patchesPerImage
         let col = scratch[worker].col.data
         im2col(input.data, images: images, geometry: geometry, into: col)
@@ -94,12 +106,17 @@ public final class Conv2D: ImageLocalLayer {
         let dOut = gradOutput.data + images.lowerBound * geometry.patchesPerImage * filters
         let (dW, db) = worker == 0 ? (kernel.gradient, bias.gradient)
                                    : (scratch[worker].kernelGradient, scratch[worker].biasGradient)
-        // dW[k×f] += colᵀ · dOut: the HWIO kernel's own layout.
-        im2col(input.data, images: images, geometry: geometry, into: col)
-        gemm(transA: true, m: k, n: filters, k: rows,
-             a: col, lda: k, b: dOut, ldb: filters, beta: 1,
-             c: dW.data, ldc: filters, split: false)
-        addColumnSums(dOut, rows: rows, columns: filters, into: db.data)
+        if isSingleChannel {
+            convolveSingleChannelWeightGradient(input.data, gradOutput.data, images: images, geometry: geometry,
+                                                filters: filters, kernelGradient: dW.data, biasGradient: db.data)
+        } else {
+            // dW[k×f] += colᵀ · dOut: the HWIO kernel's own layout.
+            im2col(input.data, images: images, geometry: geometry, into: col)
+            gemm(transA: true, m: k, n: filters, k: rows,
+                 a: col, lda: k, b: dOut, ldb: filters, beta: 1,
+                 c: dW.data, ldc: filters, split: false)
+            addColumnSums(dOut, rows: rows, columns: filters, into: db.data)
+        }
         guard let inputGradient else { return }
         gemm(transB: true, m: rows, n: k, k: filters,
              a: dOut, lda: filters, b: kernel.value.data, ldb: filters,
@@ -113,9 +130,4 @@ public final class Conv2D: ImageLocalLayer {
             addInPlace(s.biasGradient.data, bias.gradient.data, count: bias.gradient.count)
         }
     }
-}
-
-/// `sums[j] += Σ_i m[i, j]` for a row-major matrix: the bias gradient of a dense or conv layer.
-func addColumnSums(_ m: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
-    for r in 0..<rows { addInPlace(m + r * columns, sums, count: columns) }
 }
