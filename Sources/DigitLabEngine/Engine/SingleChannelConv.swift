@@ -3,8 +3,8 @@
 ///
 /// Why not im2col and a GEMM as for the other layers: with one channel the product's inner
 /// dimension is the tap count (9), and OpenBLAS spends more time packing and on edge tiles than
-/// multiplying: `make bench` measured conv1's forward product at 11-25% of the large-sgemm rate on
-/// Zen 3 and Zen 5. Here each output pixel is 64 filters wide, which fills vector registers by
+/// multiplying: `make bench` measured conv1's products at 11-39% of the large-sgemm rate on Zen 3
+/// and 35-59% on Zen 5. Here each output pixel is 64 filters wide, which fills vector registers by
 /// itself: a broadcast input value times a row of the kernel, accumulated over the taps.
 ///
 /// Layouts are the engine's: NHWC images with one channel, the HWIO kernel `[kh·kw, filters]`, and
@@ -16,46 +16,16 @@ public func convolveSingleChannel(_ input: UnsafePointer<Float>, images: Range<I
                                   kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>, filters: Int,
                                   into output: UnsafeMutablePointer<Float>) {
     precondition(g.channels == 1, "convolveSingleChannel needs one input channel")
-    let (kh, kw, f) = (g.kernelHeight, g.kernelWidth, filters)
+    let f = filters
     for b in images {
         let x = input + b * g.height * g.width
         var out = output + b * g.patchesPerImage * f
         for oy in 0..<g.outHeight {
             for ox in 0..<g.outWidth {
-                let corner = x + oy * g.width + ox
-                var fb = 0
-                // Four vectors of filters at a time: each broadcast input value feeds four products.
-                while fb + 64 <= f {
-                    var a0 = load(bias + fb), a1 = load(bias + fb + 16)
-                    var a2 = load(bias + fb + 32), a3 = load(bias + fb + 48)
-                    for ky in 0..<kh {
-                        for kx in 0..<kw {
-                            let v = Lanes(repeating: corner[ky * g.width + kx])
-                            let w = kernel + (ky * kw + kx) * f + fb
-                            a0 += v * load(w); a1 += v * load(w + 16)
-                            a2 += v * load(w + 32); a3 += v * load(w + 48)
-                        }
-                    }
-                    store(a0, out + fb); store(a1, out + fb + 16)
-                    store(a2, out + fb + 32); store(a3, out + fb + 48)
-                    fb += 64
-                }
-                while fb + 16 <= f {
-                    var a = load(bias + fb)
-                    for ky in 0..<kh {
-                        for kx in 0..<kw { a += Lanes(repeating: corner[ky * g.width + kx]) * load(kernel + (ky * kw + kx) * f + fb) }
-                    }
-                    store(a, out + fb)
-                    fb += 16
-                }
-                while fb < f {
-                    var a = bias[fb]
-                    for ky in 0..<kh {
-                        for kx in 0..<kw { a += corner[ky * g.width + kx] * kernel[(ky * kw + kx) * f + fb] }
-                    }
-                    out[fb] = a
-                    fb += 1
-                }
+                // The taps are kernel rows of kw pixels, each a run of the image's row.
+                copyFloats(bias, out, count: f)
+                accumulateWeightedRows(kernel, filters: f, weights: x + oy * g.width + ox,
+                                       runs: g.kernelHeight, runLength: g.kernelWidth, runStride: g.width, into: out)
                 out += f
             }
         }
@@ -79,8 +49,8 @@ public func convolveSingleChannelWeightGradient(_ input: UnsafePointer<Float>, _
             let dOut = gradOutput + (b * g.patchesPerImage + oy * ow) * f
             for ky in 0..<kh {
                 for kx in 0..<kw {
-                    accumulateRow(dOut, pixels: ow, filters: f, weights: x + (oy + ky) * g.width + kx,
-                                  into: kernelGradient + (ky * kw + kx) * f)
+                    accumulateWeightedRows(dOut, filters: f, weights: x + (oy + ky) * g.width + kx,
+                                           runs: 1, runLength: ow, runStride: 0, into: kernelGradient + (ky * kw + kx) * f)
                 }
             }
             addColumnSums(dOut, rows: ow, columns: f, into: biasGradient)
@@ -88,18 +58,22 @@ public func convolveSingleChannelWeightGradient(_ input: UnsafePointer<Float>, _
     }
 }
 
-/// `sums[f] += Σ_i w[i] · rows[i, f]` over `pixels` rows of `filters` floats.
+/// `sums[j] += Σ_r Σ_i w[r·runStride + i] · rows[r·runLength + i, j]` for `j < filters`: rows of
+/// `filters` floats weighted by `runs` runs of `runLength` contiguous weights. The sums stay in
+/// registers, four vectors of filters at a time, so each broadcast weight feeds four products.
 @inline(__always)
-private func accumulateRow(_ rows: UnsafePointer<Float>, pixels: Int, filters f: Int, weights w: UnsafePointer<Float>,
-                           into sums: UnsafeMutablePointer<Float>) {
+private func accumulateWeightedRows(_ rows: UnsafePointer<Float>, filters f: Int, weights w: UnsafePointer<Float>,
+                                    runs: Int, runLength: Int, runStride: Int, into sums: UnsafeMutablePointer<Float>) {
     var fb = 0
     while fb + 64 <= f {
         var a0 = load(sums + fb), a1 = load(sums + fb + 16)
         var a2 = load(sums + fb + 32), a3 = load(sums + fb + 48)
-        for i in 0..<pixels {
-            let v = Lanes(repeating: w[i]), r = rows + i * f + fb
-            a0 += v * load(r); a1 += v * load(r + 16)
-            a2 += v * load(r + 32); a3 += v * load(r + 48)
+        for r in 0..<runs {
+            for i in 0..<runLength {
+                let v = Lanes(repeating: w[r * runStride + i]), row = rows + (r * runLength + i) * f + fb
+                a0 += v * load(row); a1 += v * load(row + 16)
+                a2 += v * load(row + 32); a3 += v * load(row + 48)
+            }
         }
         store(a0, sums + fb); store(a1, sums + fb + 16)
         store(a2, sums + fb + 32); store(a3, sums + fb + 48)
@@ -107,13 +81,17 @@ private func accumulateRow(_ rows: UnsafePointer<Float>, pixels: Int, filters f:
     }
     while fb + 16 <= f {
         var a = load(sums + fb)
-        for i in 0..<pixels { a += Lanes(repeating: w[i]) * load(rows + i * f + fb) }
+        for r in 0..<runs {
+            for i in 0..<runLength { a += Lanes(repeating: w[r * runStride + i]) * load(rows + (r * runLength + i) * f + fb) }
+        }
         store(a, sums + fb)
         fb += 16
     }
     while fb < f {
         var a = sums[fb]
-        for i in 0..<pixels { a += w[i] * rows[i * f + fb] }
+        for r in 0..<runs {
+            for i in 0..<runLength { a += w[r * runStride + i] * rows[(r * runLength + i) * f + fb] }
+        }
         sums[fb] = a
         fb += 1
     }
