@@ -19,19 +19,12 @@ struct ImageLocalStageTests {
                 MaxPool2D(name: "pool", inputShape: conv.outputShape, capacity: 7)]
     }
 
-    func random(_ shape: [Int], seed: UInt64) -> Tensor {
-        var rng = Xoshiro256(seed: seed)
-        let t = Tensor(shape: shape)
-        for i in 0..<t.count { t[i] = rng.uniform(-1, 1) }
-        return t
-    }
-
     @Test("a block carried in chunks over several workers equals one pass of the whole batch",
           arguments: [(1, 1, false), (3, 2, false), (2, 7, false), (2, 3, true)])
     func chunkedEqualsWhole(workers: Int, imagesPerChunk: Int, first: Bool) {
         let batch = 7
-        let input = random([batch, 13, 13, 8], seed: 1)
-        let gradOutput = random([batch, 5, 5, 16], seed: 2)
+        let input = randomTensor([batch, 13, 13, 8], seed: 1)
+        let gradOutput = randomTensor([batch, 5, 5, 16], seed: 2)
 
         let wholeLayers = block(seed: 3, first: first)
         var x = input

@@ -25,6 +25,14 @@ enum ReferenceFiles {
     }
 }
 
+/// A tensor of `shape` with values uniform in [-1, 1) from a generator seeded by `seed`.
+func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
+    var rng = Xoshiro256(seed: seed)
+    let t = Tensor(shape: shape)
+    for i in 0..<t.count { t[i] = rng.uniform(-1, 1) }
+    return t
+}
+
 /// How far `actual` is from `expected`: the largest element difference relative to the largest
 /// expected magnitude (so a tensor of small values is not judged by its tiniest element).
 func relativeError(_ actual: [Float], _ expected: [Float]) -> Double {

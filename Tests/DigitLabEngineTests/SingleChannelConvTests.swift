@@ -6,28 +6,14 @@ import Testing
 /// that are not 3x3.
 @Suite("One-channel direct convolution")
 struct SingleChannelConvTests {
-    func random(_ count: Int, seed: UInt64) -> Tensor {
-        var rng = Xoshiro256(seed: seed)
-        let t = Tensor(shape: [count])
-        for i in 0..<t.count { t[i] = rng.uniform(-1, 1) }
-        return t
-    }
-
-    /// The largest difference relative to the largest magnitude of `expected`.
-    func relativeDifference(_ a: Tensor, _ expected: Tensor) -> Float {
-        var diff: Float = 0, scale: Float = 1e-30
-        for i in 0..<a.count { diff = max(diff, abs(a[i] - expected[i])); scale = max(scale, abs(expected[i])) }
-        return diff / scale
-    }
-
     @Test("forward and weight gradient equal im2col with GEMM",
           arguments: [(28, 28, 3, 3, 64), (28, 28, 3, 3, 88), (12, 9, 5, 2, 21), (7, 7, 1, 1, 16)])
     func equalsIm2colGEMM(height: Int, width: Int, kernelHeight: Int, kernelWidth: Int, filters: Int) {
         let g = ConvGeometry(height: height, width: width, channels: 1, kernelHeight: kernelHeight, kernelWidth: kernelWidth)
         let batch = 3, images = 1..<3, rows = images.count * g.patchesPerImage
-        let x = random(batch * height * width, seed: 1)
-        let kernel = random(g.patchSize * filters, seed: 2), bias = random(filters, seed: 3)
-        let gradOutput = random(batch * g.patchesPerImage * filters, seed: 4)
+        let x = randomTensor([batch * height * width], seed: 1)
+        let kernel = randomTensor([g.patchSize * filters], seed: 2), bias = randomTensor([filters], seed: 3)
+        let gradOutput = randomTensor([batch * g.patchesPerImage * filters], seed: 4)
         let col = Tensor(shape: [rows, g.patchSize])
         im2col(x.data, images: images, geometry: g, into: col.data)
 
@@ -39,22 +25,20 @@ struct SingleChannelConvTests {
         for r in 0..<rows { for f in 0..<filters { out[r * filters + f] = bias[f] } }
         gemm(m: rows, n: filters, k: g.patchSize, a: col.data, lda: g.patchSize, b: kernel.data, ldb: filters,
              beta: 1, c: out, ldc: filters, split: false)
-        #expect(relativeDifference(direct, expected) < 1e-6)
+        #expect(relativeError(direct.array, expected.array) < 1e-6)
         // Image 0 is outside the range and must be left alone.
         #expect((0..<g.patchesPerImage * filters).allSatisfy { direct[$0] == 0 })
 
         // Both accumulate onto what the gradients already hold.
-        let dW = random(g.patchSize * filters, seed: 5), db = random(filters, seed: 6)
-        let expectedDW = Tensor(shape: [dW.count]), expectedDb = Tensor(shape: [db.count])
-        for i in 0..<dW.count { expectedDW[i] = dW[i] }
-        for i in 0..<db.count { expectedDb[i] = db[i] }
+        let dW = randomTensor([g.patchSize * filters], seed: 5), db = randomTensor([filters], seed: 6)
+        let expectedDW = Tensor(shape: dW.shape, values: dW.array), expectedDb = Tensor(shape: db.shape, values: db.array)
         convolveSingleChannelWeightGradient(x.data, gradOutput.data, images: images, geometry: g, filters: filters,
                                             kernelGradient: dW.data, biasGradient: db.data)
         let dOut = gradOutput.data + images.lowerBound * g.patchesPerImage * filters
         gemm(transA: true, m: g.patchSize, n: filters, k: rows, a: col.data, lda: g.patchSize, b: dOut, ldb: filters,
              beta: 1, c: expectedDW.data, ldc: filters, split: false)
         for r in 0..<rows { for f in 0..<filters { expectedDb[f] += dOut[r * filters + f] } }
-        #expect(relativeDifference(dW, expectedDW) < 1e-5)
-        #expect(relativeDifference(db, expectedDb) < 1e-5)
+        #expect(relativeError(dW.array, expectedDW.array) < 1e-5)
+        #expect(relativeError(db.array, expectedDb.array) < 1e-5)
     }
 }

@@ -90,12 +90,10 @@ public struct GEMMRate: Sendable {
                 }
             }
         }
-        let label = "\(conv.name) \(weightGradient ? "weight gradient" : "forward"), direct"
-        return weightGradient
-            ? GEMMRate(label: label, m: g.patchSize, n: f, k: chunk * g.patchesPerImage, transA: true, transB: false,
-                       products: products, seconds: seconds)
-            : GEMMRate(label: label, m: chunk * g.patchesPerImage, n: f, k: g.patchSize, transA: false, transB: false,
-                       products: products, seconds: seconds)
+        let pixels = chunk * g.patchesPerImage
+        let (m, k) = weightGradient ? (g.patchSize, pixels) : (pixels, g.patchSize)
+        return GEMMRate(label: "\(conv.name) \(weightGradient ? "weight gradient" : "forward"), direct",
+                        m: m, n: f, k: k, transA: weightGradient, transB: false, products: products, seconds: seconds)
     }
 
     /// The products one training step of a convolution makes at `batch`, as `Conv2D` makes them
@@ -107,7 +105,7 @@ public struct GEMMRate: Sendable {
             for case let conv as Conv2D in stage.layers {
                 let chunk = min(stage.imagesPerChunk, batch), products = (batch + chunk - 1) / chunk
                 let rows = chunk * conv.geometry.patchesPerImage, k = conv.geometry.patchSize, f = conv.filters
-                if conv.geometry.channels == 1 {
+                if conv.convolvesDirectly {
                     for weightGradient in [false, true] {
                         rates.append(measureSingleChannel(conv, chunk: chunk, products: products,
                                                           weightGradient: weightGradient, repeats: repeats))

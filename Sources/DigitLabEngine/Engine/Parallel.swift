@@ -5,7 +5,8 @@ import Foundation
 /// calls, one per thread. One by default; runs raise it to the core count.
 public enum EngineThreads {
     nonisolated(unsafe) private static var _count = 1
-    /// The helper threads `parallelFor` hands shares to; nil while the count is one.
+    /// The helper threads `parallelFor` hands shares to: made when the count first exceeds one,
+    /// replaced by a larger pool when it grows past the helpers.
     nonisolated(unsafe) static private(set) var pool: WorkerPool?
     /// The number of chunks `parallelFor` splits its range into. Setting it above one makes
     /// OpenBLAS single-threaded, since the engine then does the splitting itself.
@@ -13,7 +14,7 @@ public enum EngineThreads {
         get { _count }
         set {
             _count = max(1, newValue)
-            if _count > 1 { pool = WorkerPool.shared(threads: _count) }
+            if (pool?.helpers ?? 0) < _count - 1 { pool = WorkerPool(helpers: _count - 1) }
             BLASRuntime.setThreads(_count > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount)
         }
     }

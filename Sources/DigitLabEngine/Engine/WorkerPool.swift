@@ -11,7 +11,8 @@ import Synchronization
 /// region either waited for the wake-up or ran both halves on the calling thread. Measured on a
 /// 2-core Zen 3 with a 20 µs gap between regions of 2 × 20 µs of work: 35 µs lost a region with
 /// Dispatch, 2 µs here. A helper that has found no work for `spinTime` sleeps, so an idle
-/// process does not hold its cores. Helpers live as long as the process.
+/// process does not hold its cores. Helpers live as long as the process: a pool that is dropped
+/// (`EngineThreads` replaces it when more threads are asked for) leaves them asleep for good.
 public final class WorkerPool: @unchecked Sendable {
     /// How long a helper keeps polling after its last region before it sleeps: longer than the
     /// gaps inside a training step (serial work between regions), short enough that a pause
@@ -39,25 +40,10 @@ public final class WorkerPool: @unchecked Sendable {
         pthread_mutex_init(lock, nil)
         pthread_cond_init(wake, nil)
         for h in 0..<helpers {
-            // The pool lives as long as the process (see `shared`), so the threads hold it strongly.
+            // The helpers hold the pool strongly: they never exit (see above).
             let thread = Thread { self.serve(share: h + 1) }
             thread.name = "digitlab-worker-\(h + 1)"
             thread.start()
-        }
-    }
-
-    /// One pool for the process, grown when more threads are asked for.
-    nonisolated(unsafe) private static var pool: WorkerPool?
-    private static let poolLock = Mutex(())
-
-    /// A pool with at least `threads - 1` helpers.
-    static func shared(threads: Int) -> WorkerPool {
-        poolLock.withLock { _ in
-            if let pool, pool.helpers >= threads - 1 { return pool }
-            // A smaller pool is abandoned, not stopped: its helpers sleep for good after spinTime.
-            let grown = WorkerPool(helpers: threads - 1)
-            pool = grown
-            return grown
         }
     }
 

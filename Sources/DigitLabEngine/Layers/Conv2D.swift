@@ -18,8 +18,6 @@ public final class Conv2D: ImageLocalLayer {
     public let bias: Parameter
     /// False for the first layer, whose input is data: its input gradient is never needed.
     public let computesInputGradient: Bool
-    /// One input channel: forward and weight gradient by direct convolution, not im2col and GEMM.
-    private let isSingleChannel: Bool
     public let output: Tensor
     public let inputGradient: Tensor?
 
@@ -42,7 +40,6 @@ public final class Conv2D: ImageLocalLayer {
                                      kernelHeight: kernelSize, kernelWidth: kernelSize)
         self.filters = filters
         self.computesInputGradient = computesInputGradient
-        isSingleChannel = inputShape[2] == 1
         kernel = Parameter(name: "kernel", shape: [kernelSize, kernelSize, inputShape[2], filters])
         bias = Parameter(name: "bias", shape: [filters])
         output = Tensor(shape: [capacity, geometry.outHeight, geometry.outWidth, filters])
@@ -52,9 +49,12 @@ public final class Conv2D: ImageLocalLayer {
     public var inputShape: [Int] { [geometry.height, geometry.width, geometry.channels] }
     public var outputShape: [Int] { [geometry.outHeight, geometry.outWidth, filters] }
     public var parameters: [Parameter] { [kernel, bias] }
+    /// True for one input channel: forward and weight gradient by direct convolution
+    /// (`convolveSingleChannel`), not im2col and GEMM.
+    public var convolvesDirectly: Bool { geometry.channels == 1 }
     public var forwardFLOPs: Int { 2 * geometry.patchesPerImage * geometry.patchSize * filters }
     public var workingFloatsPerImage: Int {
-        let patchMatrix = isSingleChannel && !computesInputGradient ? 0 : geometry.patchesPerImage * geometry.patchSize
+        let patchMatrix = convolvesDirectly && !computesInputGradient ? 0 : geometry.patchesPerImage * geometry.patchSize
         return patchMatrix + geometry.patchesPerImage * filters
             + (computesInputGradient ? geometry.height * geometry.width * geometry.channels : 0)
     }
@@ -75,7 +75,7 @@ public final class Conv2D: ImageLocalLayer {
 
     public func forward(images: Range<Int>, worker: Int) {
         guard let input else { preconditionFailure("\(name): forward before prepareForward") }
-        if isSingleChannel {
+        if convolvesDirectly {
             convolveSingleChannel(input.data, images: images, geometry: geometry, kernel: kernel.value.data,
                                   bias: bias.value.data, filters: filters, into: output.data)
             return
@@ -106,7 +106,7 @@ public final class Conv2D: ImageLocalLayer {
         let dOut = gradOutput.data + images.lowerBound * geometry.patchesPerImage * filters
         let (dW, db) = worker == 0 ? (kernel.gradient, bias.gradient)
                                    : (scratch[worker].kernelGradient, scratch[worker].biasGradient)
-        if isSingleChannel {
+        if convolvesDirectly {
             convolveSingleChannelWeightGradient(input.data, gradOutput.data, images: images, geometry: geometry,
                                                 filters: filters, kernelGradient: dW.data, biasGradient: db.data)
         } else {
