@@ -19,8 +19,11 @@ BIN := .build/release/digitlab
 # (x86 servers since 2013-2015) they are built for Haswell's instruction set: 4% faster training on
 # the project's Zen 5 (`make bench`), same numbers. `make CPU=` builds for the baseline (for a
 # binary that must run on older CPUs), `make CPU=native` for this CPU exactly.
+# The convolution kernels multiply and add in one fused instruction when the build targets FMA
+# (DIGITLAB_FMA; a baseline build would make each fused lane a library call).
 CPU ?= $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo haswell)
-SWIFTFLAGS := -c release $(if $(CPU),-Xswiftc -target-cpu -Xswiftc $(CPU))
+FMA := $(if $(CPU),$(shell grep -qw fma /proc/cpuinfo 2>/dev/null && echo -Xswiftc -DDIGITLAB_FMA))
+SWIFTFLAGS := -c release $(if $(CPU),-Xswiftc -target-cpu -Xswiftc $(CPU)) $(FMA)
 
 # Debian packages the build needs: OpenBLAS (CBLAS), LAPACKE, zlib, libpng, libjpeg, pkg-config;
 # and Fashion-MNIST (in /usr/share/datasets/fashion-mnist) for the study beyond the paper.

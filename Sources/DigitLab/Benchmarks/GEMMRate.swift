@@ -60,45 +60,64 @@ public struct GEMMRate: Sendable {
         return median(times) ?? .nan
     }
 
-    /// A one-channel convolution's direct kernels (`convolveSingleChannel` and its weight
-    /// gradient) on a training step's chunks, spread over the threads as `measure` spreads
-    /// products; the shape is counted as the product it replaces (pixels × filters × taps).
-    static func measureSingleChannel(_ conv: Conv2D, chunk: Int, products: Int, weightGradient: Bool,
-                                     repeats: Int) -> GEMMRate {
+    /// One pass of a convolution that skips the patch matrix (`Conv2D.convolvesDirectly`), through
+    /// the layer itself, on a training step's chunks spread over the threads as `measure` spreads
+    /// products (each thread on its own copy of the layer); the shape is counted as the product it
+    /// replaces (pixels × filters × taps).
+    static func measureDirect(_ conv: Conv2D, pass: Pass, chunk: Int, products: Int, repeats: Int) -> GEMMRate {
         let g = conv.geometry, f = conv.filters
         let threads = max(1, min(EngineThreads.count, products))
-        let buffers = (0..<threads).map { t in
-            let x = Tensor(shape: [chunk, g.height, g.width, 1]), out = Tensor(shape: [chunk * g.patchesPerImage, f])
-            let kernel = Tensor(shape: [g.patchSize, f]), bias = Tensor(shape: [f])
+        let copies = (0..<threads).map { t in
+            let layer = Conv2D(name: conv.name, inputShape: conv.inputShape, filters: f, kernelSize: g.kernelHeight,
+                               capacity: chunk, computesInputGradient: pass == .inputGradient)
+            let x = Tensor(shape: [chunk] + conv.inputShape), dOut = Tensor(shape: [chunk] + conv.outputShape)
             var rng = Xoshiro256(seed: UInt64(t + 1))
             for i in 0..<x.count { x[i] = rng.nextUnitFloat() }
-            for i in 0..<out.count { out[i] = rng.nextUnitFloat() }
-            for i in 0..<kernel.count { kernel[i] = rng.nextUnitFloat() }
-            return (x: x, out: out, kernel: kernel, bias: bias)
+            for i in 0..<dOut.count { dOut[i] = rng.nextUnitFloat() }
+            for i in 0..<layer.kernel.value.count { layer.kernel.value[i] = rng.nextUnitFloat() }
+            layer.prepareForward(input: x, workers: 1)
+            layer.prepareBackward(workers: 1)
+            return (layer: layer, dOut: dOut)
         }
-        let seconds = medianSeconds(repeats: repeats) {
+        // Backward with an input gradient also makes the weight gradient: time that alone too and
+        // count the difference as the input gradient's.
+        let weightOnly = pass == .inputGradient ? measureDirect(conv, pass: .weightGradient, chunk: chunk,
+                                                                  products: products, repeats: repeats) : nil
+        var seconds = medianSeconds(repeats: repeats) {
             parallelFor(threads) { t in
-                let b = buffers[t]
+                let c = copies[t]
                 for _ in products * t / threads..<products * (t + 1) / threads {
-                    if weightGradient {
-                        convolveSingleChannelWeightGradient(b.x.data, b.out.data, images: 0..<chunk, geometry: g, filters: f,
-                                                            kernelGradient: b.kernel.data, biasGradient: b.bias.data)
+                    if pass == .forward {
+                        c.layer.forward(images: 0..<chunk, worker: 0)
                     } else {
-                        convolveSingleChannel(b.x.data, images: 0..<chunk, geometry: g, kernel: b.kernel.data,
-                                              bias: b.bias.data, filters: f, into: b.out.data)
+                        c.layer.backward(c.dOut, images: 0..<chunk, worker: 0)
                     }
                 }
             }
         }
+        if let weightOnly { seconds = max(seconds - weightOnly.seconds, 1e-9) }
         let pixels = chunk * g.patchesPerImage
-        let (m, k) = weightGradient ? (g.patchSize, pixels) : (pixels, g.patchSize)
-        return GEMMRate(label: "\(conv.name) \(weightGradient ? "weight gradient" : "forward"), direct",
-                        m: m, n: f, k: k, transA: weightGradient, transB: false, products: products, seconds: seconds)
+        let (m, n, k) = switch pass {
+        case .forward: (pixels, f, g.patchSize)
+        case .weightGradient: (g.patchSize, f, pixels)
+        case .inputGradient: (pixels, g.patchSize, f)
+        }
+        return GEMMRate(label: "\(conv.name) \(pass.rawValue), direct", m: m, n: n, k: k,
+                        transA: pass == .weightGradient, transB: pass == .inputGradient, products: products,
+                        seconds: seconds)
+    }
+
+    /// A convolution's pass, as the bench names it.
+    enum Pass: String {
+        case forward
+        case weightGradient = "weight gradient"
+        case inputGradient = "input gradient"
     }
 
     /// The products one training step of a convolution makes at `batch`, as `Conv2D` makes them
     /// inside its stage: per chunk of images, forward, weight gradient (accumulated) and, except
-    /// for the first layer, input gradient; for a one-channel convolution, its direct kernels.
+    /// for the first layer, input gradient; for a convolution without a patch matrix, its direct
+    /// kernels.
     public static func measureConvolutions(_ model: Model, batch: Int, repeats: Int) -> [GEMMRate] {
         var rates: [GEMMRate] = []
         for case .stage(let stage) in model.passes {
@@ -106,15 +125,16 @@ public struct GEMMRate: Sendable {
                 let chunk = min(stage.imagesPerChunk, batch), products = (batch + chunk - 1) / chunk
                 let rows = chunk * conv.geometry.patchesPerImage, k = conv.geometry.patchSize, f = conv.filters
                 if conv.convolvesDirectly {
-                    for weightGradient in [false, true] {
-                        rates.append(measureSingleChannel(conv, chunk: chunk, products: products,
-                                                          weightGradient: weightGradient, repeats: repeats))
+                    let passes: [Pass] = conv.computesInputGradient ? [.forward, .weightGradient, .inputGradient]
+                                                                    : [.forward, .weightGradient]
+                    for pass in passes {
+                        rates.append(measureDirect(conv, pass: pass, chunk: chunk, products: products, repeats: repeats))
                     }
-                } else {
-                    rates.append(measure("\(conv.name) forward", m: rows, n: f, k: k, products: products, repeats: repeats))
-                    rates.append(measure("\(conv.name) weight gradient", m: k, n: f, k: rows, transA: true, beta: 1,
-                                         products: products, repeats: repeats))
+                    continue
                 }
+                rates.append(measure("\(conv.name) forward", m: rows, n: f, k: k, products: products, repeats: repeats))
+                rates.append(measure("\(conv.name) weight gradient", m: k, n: f, k: rows, transA: true, beta: 1,
+                                     products: products, repeats: repeats))
                 if conv.computesInputGradient {
                     rates.append(measure("\(conv.name) input gradient", m: rows, n: k, k: f, transB: true,
                                          products: products, repeats: repeats))

@@ -13,6 +13,17 @@ func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPoint
 @inline(__always)
 func vmax(_ a: Lanes, _ b: Lanes) -> Lanes { a.replacing(with: b, where: b .> a) }
 
+/// `a + b · c`, fused where the build targets FMA (`make` defines `DIGITLAB_FMA` with
+/// `-target-cpu haswell`); a baseline build would turn the fused form into a library call per lane.
+@inline(__always)
+func multiplyAdd(_ a: Lanes, _ b: Lanes, _ c: Lanes) -> Lanes {
+    #if DIGITLAB_FMA
+    return a.addingProduct(b, c)
+    #else
+    return a + b * c
+    #endif
+}
+
 /// `y = max(x, 0)` over `n` floats, on the calling thread.
 public func reluForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
     var i = 0

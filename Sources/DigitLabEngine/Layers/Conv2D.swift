@@ -8,8 +8,10 @@
 /// chunk again rather than keep it: re-reading a chunk that is in cache is cheaper than streaming
 /// the batch's through memory.
 ///
-/// A convolution of one-channel images (the first layer) skips the patch matrix for its forward
-/// pass and weight gradient: see `convolveSingleChannel`.
+/// Most convolutions skip the patch matrix altogether (`convolvesDirectly`): with filters in
+/// multiples of 16, and input channels too unless the layer is the first (which needs no input
+/// gradient), the direct kernels of `convolveDirect` read patches from the images in place. Every
+/// layer of the paper's model qualifies; im2col and OpenBLAS serve other shapes.
 public final class Conv2D: ImageLocalLayer {
     public let name: String
     public let geometry: ConvGeometry
@@ -26,10 +28,22 @@ public final class Conv2D: ImageLocalLayer {
     /// kernel and bias gradients (worker 0 accumulates straight into the parameters' gradients).
     private var scratch: [Scratch] = []
 
+    /// The kernel as `[filters, kh·kw·c]`, for the direct input gradient; refreshed each backward.
+    private let transposedKernel: Tensor?
+
     private struct Scratch {
+        /// Empty when the layer convolves directly.
         let col: Tensor
         let kernelGradient: Tensor
         let biasGradient: Tensor
+    }
+
+    /// How the layer's passes are computed.
+    public enum Method: Sendable {
+        /// `convolveDirect` and its gradients (`DirectConvolution.supports`).
+        case direct
+        /// im2col and OpenBLAS products, for any other shape.
+        case patchMatrix
     }
 
     public init(name: String, inputShape: [Int], filters: Int, kernelSize: Int,
@@ -44,17 +58,22 @@ public final class Conv2D: ImageLocalLayer {
         bias = Parameter(name: "bias", shape: [filters])
         output = Tensor(shape: [capacity, geometry.outHeight, geometry.outWidth, filters])
         inputGradient = computesInputGradient ? Tensor(shape: [capacity] + inputShape) : nil
+        method = DirectConvolution.supports(geometry, filters: filters, inputGradient: computesInputGradient)
+            ? .direct : .patchMatrix
+        transposedKernel = method == .direct && computesInputGradient ? Tensor(shape: [filters, geometry.patchSize]) : nil
     }
+
+    /// How the passes are computed, from the shape.
+    public let method: Method
 
     public var inputShape: [Int] { [geometry.height, geometry.width, geometry.channels] }
     public var outputShape: [Int] { [geometry.outHeight, geometry.outWidth, filters] }
     public var parameters: [Parameter] { [kernel, bias] }
-    /// True for one input channel: forward and weight gradient by direct convolution
-    /// (`convolveSingleChannel`), not im2col and GEMM.
-    public var convolvesDirectly: Bool { geometry.channels == 1 }
+    /// True when no pass unfolds a patch matrix (`method` is not `.patchMatrix`).
+    public var convolvesDirectly: Bool { method != .patchMatrix }
     public var forwardFLOPs: Int { 2 * geometry.patchesPerImage * geometry.patchSize * filters }
     public var workingFloatsPerImage: Int {
-        let patchMatrix = convolvesDirectly && !computesInputGradient ? 0 : geometry.patchesPerImage * geometry.patchSize
+        let patchMatrix = convolvesDirectly ? 0 : geometry.patchesPerImage * geometry.patchSize
         return patchMatrix + geometry.patchesPerImage * filters
             + (computesInputGradient ? geometry.height * geometry.width * geometry.channels : 0)
     }
@@ -68,17 +87,21 @@ public final class Conv2D: ImageLocalLayer {
     /// It is sized for the whole capacity, but mapped page by page: only a chunk's rows are touched.
     private func reserveScratch(workers: Int) {
         while scratch.count < workers {
-            scratch.append(Scratch(col: Tensor(shape: [output.shape[0] * geometry.patchesPerImage, geometry.patchSize]),
+            let colRows = convolvesDirectly ? 0 : output.shape[0] * geometry.patchesPerImage
+            scratch.append(Scratch(col: Tensor(shape: [colRows, geometry.patchSize]),
                                    kernelGradient: Tensor(shape: kernel.shape), biasGradient: Tensor(shape: bias.shape)))
         }
     }
 
     public func forward(images: Range<Int>, worker: Int) {
         guard let input else { preconditionFailure("\(name): forward before prepareForward") }
-        if convolvesDirectly {
-            convolveSingleChannel(input.data, images: images, geometry: geometry, kernel: kernel.value.data,
-                                  bias: bias.value.data, filters: filters, into: output.data)
+        switch method {
+        case .direct:
+            convolveDirect(input.data, images: images, geometry: geometry, kernel: kernel.value.data,
+                           bias: bias.value.data, filters: filters, into: output.data)
             return
+        case .patchMatrix:
+            break
         }
         let rows = images.count * geometry.patchesPerImage
         let col = scratch[worker].col.data
@@ -95,6 +118,9 @@ public final class Conv2D: ImageLocalLayer {
         reserveScratch(workers: workers)
         kernel.gradient.zero()
         bias.gradient.zero()
+        if let transposedKernel {
+            transposeKernel(kernel.value.data, taps: geometry.patchSize, filters: filters, into: transposedKernel.data)
+        }
         for s in scratch.prefix(workers).dropFirst() { s.kernelGradient.zero(); s.biasGradient.zero() }
     }
 
@@ -106,10 +132,17 @@ public final class Conv2D: ImageLocalLayer {
         let dOut = gradOutput.data + images.lowerBound * geometry.patchesPerImage * filters
         let (dW, db) = worker == 0 ? (kernel.gradient, bias.gradient)
                                    : (scratch[worker].kernelGradient, scratch[worker].biasGradient)
-        if convolvesDirectly {
-            convolveSingleChannelWeightGradient(input.data, gradOutput.data, images: images, geometry: geometry,
-                                                filters: filters, kernelGradient: dW.data, biasGradient: db.data)
-        } else {
+        switch method {
+        case .direct:
+            convolveDirectWeightGradient(input.data, gradOutput.data, images: images, geometry: geometry,
+                                         filters: filters, kernelGradient: dW.data)
+            addColumnSums(dOut, rows: rows, columns: filters, into: db.data)
+            guard let inputGradient, let transposedKernel else { return }
+            convolveDirectInputGradient(gradOutput.data, images: images, geometry: geometry,
+                                        transposedKernel: transposedKernel.data, filters: filters,
+                                        into: inputGradient.data)
+            return
+        case .patchMatrix:
             // dW[k×f] += colᵀ · dOut: the HWIO kernel's own layout.
             im2col(input.data, images: images, geometry: geometry, into: col)
             gemm(transA: true, m: k, n: filters, k: rows,

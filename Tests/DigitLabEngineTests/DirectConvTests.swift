@@ -1,0 +1,73 @@
+import DigitLabEngine
+import Testing
+
+/// The direct convolution kernels must compute what im2col, a GEMM and col2im compute: for the
+/// paper's three layers (conv1's one channel needs no input gradient), for pixel and tap counts
+/// that leave a partial tile of rows (121 pixels, 9 and 16 taps), and for kernels that are not
+/// square.
+@Suite("Direct convolution")
+struct DirectConvTests {
+    @Test("forward, weight gradient and input gradient equal im2col with GEMM",
+          arguments: [(28, 28, 1, 3, 3, 64), (13, 13, 64, 3, 3, 64), (5, 5, 64, 3, 3, 64), (9, 7, 32, 5, 2, 48),
+                      (4, 4, 16, 1, 1, 16), (12, 9, 3, 5, 2, 32)])
+    func equalsIm2colGEMM(height: Int, width: Int, channels: Int, kernelHeight: Int, kernelWidth: Int, filters: Int) {
+        let g = ConvGeometry(height: height, width: width, channels: channels,
+                             kernelHeight: kernelHeight, kernelWidth: kernelWidth)
+        let inputGradient = channels % 16 == 0
+        #expect(DirectConvolution.supports(g, filters: filters, inputGradient: inputGradient))
+        let batch = 3, images = 1..<3, rows = images.count * g.patchesPerImage, k = g.patchSize
+        let imageFloats = height * width * channels, outFloats = g.patchesPerImage * filters
+        let x = randomTensor([batch * imageFloats], seed: 1)
+        let kernel = randomTensor([k * filters], seed: 2), bias = randomTensor([filters], seed: 3)
+        let gradOutput = randomTensor([batch * outFloats], seed: 4)
+        let col = Tensor(shape: [rows, k])
+        im2col(x.data, images: images, geometry: g, into: col.data)
+
+        let direct = Tensor(shape: [batch * outFloats])
+        convolveDirect(x.data, images: images, geometry: g, kernel: kernel.data, bias: bias.data,
+                       filters: filters, into: direct.data)
+        let expected = Tensor(shape: [batch * outFloats])
+        let out = expected.data + images.lowerBound * outFloats
+        for r in 0..<rows { for f in 0..<filters { out[r * filters + f] = bias[f] } }
+        gemm(m: rows, n: filters, k: k, a: col.data, lda: k, b: kernel.data, ldb: filters,
+             beta: 1, c: out, ldc: filters, split: false)
+        #expect(relativeError(direct.array, expected.array) < 1e-5)
+        // Image 0 is outside the range and must be left alone.
+        #expect((0..<outFloats).allSatisfy { direct[$0] == 0 })
+
+        // The weight gradient accumulates onto what the gradient already holds.
+        let dW = randomTensor([k * filters], seed: 5)
+        let expectedDW = Tensor(shape: dW.shape, values: dW.array)
+        convolveDirectWeightGradient(x.data, gradOutput.data, images: images, geometry: g, filters: filters,
+                                     kernelGradient: dW.data)
+        let dOut = gradOutput.data + images.lowerBound * outFloats
+        gemm(transA: true, m: k, n: filters, k: rows, a: col.data, lda: k, b: dOut, ldb: filters,
+             beta: 1, c: expectedDW.data, ldc: filters, split: false)
+        #expect(relativeError(dW.array, expectedDW.array) < 1e-5)
+
+        // The input gradient overwrites its images (here filled with noise first), and only those.
+        guard inputGradient else { return }
+        let transposed = Tensor(shape: [filters, k])
+        transposeKernel(kernel.data, taps: k, filters: filters, into: transposed.data)
+        let dX = randomTensor([batch * imageFloats], seed: 7), before = dX.array
+        convolveDirectInputGradient(gradOutput.data, images: images, geometry: g, transposedKernel: transposed.data,
+                                    filters: filters, into: dX.data)
+        let expectedDX = Tensor(shape: dX.shape)
+        gemm(transB: true, m: rows, n: k, k: filters, a: dOut, lda: filters, b: kernel.data, ldb: filters,
+             c: col.data, ldc: k, split: false)
+        col2im(col.data, images: images, geometry: g, into: expectedDX.data)
+        #expect(relativeError(Array(dX.array[imageFloats...]), Array(expectedDX.array[imageFloats...])) < 1e-5)
+        #expect(Array(dX.array[..<imageFloats]) == Array(before[..<imageFloats]))
+    }
+
+    @Test("a convolution goes direct when its filters, and its channels if it passes a gradient back, are multiples of 16")
+    func choosesDirectPath() {
+        #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: 64, kernelSize: 3, capacity: 1).method == .direct)
+        #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: 40, kernelSize: 3, capacity: 1).method == .patchMatrix)
+        #expect(Conv2D(name: "c", inputShape: [13, 13, 3], filters: 64, kernelSize: 3, capacity: 1).method == .patchMatrix)
+        #expect(Conv2D(name: "c", inputShape: [28, 28, 1], filters: 64, kernelSize: 3, capacity: 1,
+                       computesInputGradient: false).method == .direct)
+        #expect(Conv2D(name: "c", inputShape: [28, 28, 1], filters: 21, kernelSize: 3, capacity: 1,
+                       computesInputGradient: false).method == .patchMatrix)
+    }
+}
