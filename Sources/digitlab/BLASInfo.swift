@@ -5,11 +5,13 @@ import Foundation
 struct BLASInfo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blas",
-        abstract: "Show which OpenBLAS kernels this machine runs, and why.",
+        abstract: "Show which OpenBLAS kernels this machine runs, and why, and how convolutions run.",
         discussion: """
             The harness re-executes itself with OPENBLAS_CORETYPE=SkylakeX when OpenBLAS picked \
             AVX2 kernels on a CPU with AVX-512; an OPENBLAS_CORETYPE set by the environment is \
-            always kept. `make test` runs the test suite under the same choice.
+            always kept. `make test` runs the test suite under the same choice. Convolutions run \
+            on DigitLab's direct kernels unless OpenBLAS runs AVX-512 kernels, where they run as \
+            im2col and OpenBLAS products; DIGITLAB_CONVOLUTION=direct or =im2col decides instead.
             """)
 
     @Flag(help: "Print only the core type, for scripts.")
@@ -23,5 +25,8 @@ struct BLASInfo: ParsableCommand {
         print("OpenBLAS core type: \(BLASRuntime.coreName) (\(why))")
         print("OpenBLAS configuration: \(BLASRuntime.config)")
         print("CPU cores: \(ProcessInfo.processInfo.activeProcessorCount)")
+        let how = env["DIGITLAB_CONVOLUTION"].map { "DIGITLAB_CONVOLUTION=\($0), set by the environment" }
+            ?? (DirectConvolution.enabled ? "OpenBLAS runs no AVX-512 kernels here" : "OpenBLAS runs AVX-512 kernels here")
+        print("Convolutions: \(DirectConvolution.enabled ? "direct kernels" : "im2col and OpenBLAS products") (\(how))")
     }
 }

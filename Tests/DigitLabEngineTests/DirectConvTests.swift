@@ -62,12 +62,54 @@ struct DirectConvTests {
 
     @Test("a convolution goes direct when its filters, and its channels if it passes a gradient back, are multiples of 16")
     func choosesDirectPath() {
-        #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: 64, kernelSize: 3, capacity: 1).method == .direct)
+        #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: 64, kernelSize: 3, capacity: 1, direct: false).method == .patchMatrix)
+        #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: 64, kernelSize: 3, capacity: 1, direct: true).method == .direct)
         #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: 40, kernelSize: 3, capacity: 1).method == .patchMatrix)
         #expect(Conv2D(name: "c", inputShape: [13, 13, 3], filters: 64, kernelSize: 3, capacity: 1).method == .patchMatrix)
         #expect(Conv2D(name: "c", inputShape: [28, 28, 1], filters: 64, kernelSize: 3, capacity: 1,
-                       computesInputGradient: false).method == .direct)
+                       computesInputGradient: false, direct: true).method == .direct)
         #expect(Conv2D(name: "c", inputShape: [28, 28, 1], filters: 21, kernelSize: 3, capacity: 1,
                        computesInputGradient: false).method == .patchMatrix)
+    }
+
+    @Test("a Conv2D layer gives the same output and gradients on either path, over two workers",
+          arguments: [([28, 28, 1], false), ([13, 13, 64], true)])
+    func layerPathsAgree(inputShape: [Int], computesInputGradient: Bool) {
+        let batch = 5
+        let layers = [true, false].map {
+            Conv2D(name: "c", inputShape: inputShape, filters: 64, kernelSize: 3, capacity: batch,
+                   computesInputGradient: computesInputGradient, direct: $0)
+        }
+        #expect(layers.map(\.method) == [.direct, .patchMatrix])
+        let x = randomTensor([batch] + inputShape, seed: 1)
+        let dOut = randomTensor([batch] + layers[0].outputShape, seed: 2)
+        let kernel = randomTensor(layers[0].kernel.shape, seed: 3), bias = randomTensor([64], seed: 4)
+        for layer in layers {
+            copyFloats(kernel.data, layer.kernel.value.data, count: kernel.count)
+            copyFloats(bias.data, layer.bias.value.data, count: bias.count)
+            layer.prepareForward(input: x, workers: 2)
+            layer.forward(images: 0..<2, worker: 0)
+            layer.forward(images: 2..<batch, worker: 1)
+            layer.prepareBackward(workers: 2)
+            layer.backward(dOut, images: 0..<2, worker: 0)
+            layer.backward(dOut, images: 2..<batch, worker: 1)
+            layer.finishBackward(workers: 2)
+        }
+        #expect(relativeError(layers[0].output.array, layers[1].output.array) < 1e-5)
+        #expect(relativeError(layers[0].kernel.gradient.array, layers[1].kernel.gradient.array) < 1e-5)
+        #expect(relativeError(layers[0].bias.gradient.array, layers[1].bias.gradient.array) < 1e-5)
+        if computesInputGradient, let a = layers[0].inputGradient, let b = layers[1].inputGradient {
+            #expect(relativeError(a.array, b.array) < 1e-5)
+        }
+    }
+
+    @Test("direct kernels unless OpenBLAS runs AVX-512 kernels; DIGITLAB_CONVOLUTION decides over both")
+    func enabledRule() {
+        #expect(DirectConvolution.chooses(coreName: "Zen", environment: [:]))
+        #expect(DirectConvolution.chooses(coreName: "Haswell", environment: [:]))
+        #expect(!DirectConvolution.chooses(coreName: "SkylakeX", environment: [:]))
+        #expect(!DirectConvolution.chooses(coreName: "Cooperlake", environment: [:]))
+        #expect(DirectConvolution.chooses(coreName: "SkylakeX", environment: ["DIGITLAB_CONVOLUTION": "direct"]))
+        #expect(!DirectConvolution.chooses(coreName: "Zen", environment: ["DIGITLAB_CONVOLUTION": "im2col"]))
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Direct (implicit-GEMM) convolution of multi-channel NHWC images: forward, weight gradient and
 /// input gradient, with no patch matrix.
 ///
@@ -18,8 +20,24 @@
 /// of six pixels still fill the registers: its products run at 66-76 GFLOP/s on one Zen 3 core,
 /// where OpenBLAS managed 11-39% of its rate.
 
-/// What the direct kernels need of a convolution's shape.
+/// When convolutions take the direct kernels.
 public enum DirectConvolution {
+    /// Whether convolutions that the kernels `support` take them (`Conv2D.Method.direct`). The
+    /// kernels are 16-lane loops built for AVX2 (two 256-bit registers a row); where OpenBLAS runs
+    /// AVX-512 kernels, which on a Zen 5 reach 490 GFLOP/s against 270 with AVX2, its products
+    /// are kept, since the direct path has not been measured against them. `DIGITLAB_CONVOLUTION`
+    /// set to `direct` or `im2col` decides instead, for comparisons.
+    public static let enabled = chooses(coreName: BLASRuntime.coreName, environment: ProcessInfo.processInfo.environment)
+
+    /// The rule behind `enabled`.
+    public static func chooses(coreName: String, environment: [String: String]) -> Bool {
+        switch environment["DIGITLAB_CONVOLUTION"] {
+        case "direct": true
+        case "im2col": false
+        default: !KernelChoice.avx512Cores.contains(coreName)
+        }
+    }
+
     /// True when filters are a multiple of 16, the kernels' column width, and so are the input
     /// channels if the `inputGradient` is needed (its columns are channels).
     public static func supports(_ g: ConvGeometry, filters: Int, inputGradient: Bool) -> Bool {

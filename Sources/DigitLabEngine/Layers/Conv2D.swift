@@ -1,17 +1,15 @@
 /// A 2-D convolution with stride 1 and no padding ("valid"), as Keras's `Conv2D(filters, k)`.
 ///
-/// A chunk of images is unfolded by `im2col` into a patch matrix, so each pass is one GEMM per
-/// chunk: forward `out = col · W + b`, weight gradient `dW += colᵀ · dOut`, input gradient
-/// `dCol = dOut · Wᵀ` folded back by `col2im`. The kernel is Keras's HWIO `[kh, kw, in, out]`,
-/// which read row-major is already the `[kh·kw·in, out]` matrix the product needs. The patch matrix
-/// is a chunk's, not the batch's (conv2's would be 8.9 MB at batch 32), and backward unfolds the
-/// chunk again rather than keep it: re-reading a chunk that is in cache is cheaper than streaming
-/// the batch's through memory.
-///
-/// Most convolutions skip the patch matrix altogether (`convolvesDirectly`): with filters in
-/// multiples of 16, and input channels too unless the layer is the first (which needs no input
-/// gradient), the direct kernels of `convolveDirect` read patches from the images in place. Every
-/// layer of the paper's model qualifies; im2col and OpenBLAS serve other shapes.
+/// Each pass is a matrix product per chunk of images: forward `out = col · W + b`, weight gradient
+/// `dW += colᵀ · dOut`, input gradient `dCol = dOut · Wᵀ` folded back onto the images, where `col`
+/// is the patch matrix (one row per output pixel) and the kernel is Keras's HWIO
+/// `[kh, kw, in, out]`, which read row-major is already the `[kh·kw·in, out]` matrix the product
+/// needs. Most layers compute these products with the direct kernels (`Method.direct`,
+/// `convolveDirect`), which read the patches from the images in place; the others unfold a chunk
+/// with `im2col` and call OpenBLAS (`Method.patchMatrix`). That patch matrix is a chunk's, not the
+/// batch's (conv2's would be 8.9 MB at batch 32), and backward unfolds the chunk again rather than
+/// keep it: re-reading a chunk that is in cache is cheaper than streaming the batch's through
+/// memory.
 public final class Conv2D: ImageLocalLayer {
     public let name: String
     public let geometry: ConvGeometry
@@ -42,12 +40,15 @@ public final class Conv2D: ImageLocalLayer {
     public enum Method: Sendable {
         /// `convolveDirect` and its gradients (`DirectConvolution.supports`).
         case direct
-        /// im2col and OpenBLAS products, for any other shape.
+        /// im2col and OpenBLAS products: other shapes, or where the direct kernels are not enabled.
         case patchMatrix
     }
 
+    /// A `filters`-filter `kernelSize`x`kernelSize` convolution of `inputShape` (HWC) images, with
+    /// buffers for `capacity` images; `direct: false` keeps it on im2col and OpenBLAS whatever its
+    /// shape (`Method`).
     public init(name: String, inputShape: [Int], filters: Int, kernelSize: Int,
-                capacity: Int, computesInputGradient: Bool = true) {
+                capacity: Int, computesInputGradient: Bool = true, direct: Bool = DirectConvolution.enabled) {
         precondition(inputShape.count == 3, "Conv2D input must be [height, width, channels]")
         self.name = name
         self.geometry = ConvGeometry(height: inputShape[0], width: inputShape[1], channels: inputShape[2],
@@ -58,7 +59,7 @@ public final class Conv2D: ImageLocalLayer {
         bias = Parameter(name: "bias", shape: [filters])
         output = Tensor(shape: [capacity, geometry.outHeight, geometry.outWidth, filters])
         inputGradient = computesInputGradient ? Tensor(shape: [capacity] + inputShape) : nil
-        method = DirectConvolution.supports(geometry, filters: filters, inputGradient: computesInputGradient)
+        method = direct && DirectConvolution.supports(geometry, filters: filters, inputGradient: computesInputGradient)
             ? .direct : .patchMatrix
         transposedKernel = method == .direct && computesInputGradient ? Tensor(shape: [filters, geometry.patchSize]) : nil
     }
