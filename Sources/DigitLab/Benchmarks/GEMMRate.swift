@@ -60,11 +60,14 @@ public struct GEMMRate: Sendable {
         return median(times) ?? .nan
     }
 
-    /// One pass of a convolution that skips the patch matrix (`Conv2D.convolvesDirectly`), through
-    /// the layer itself, on a training step's chunks spread over the threads as `measure` spreads
-    /// products (each thread on its own copy of the layer); the shape is counted as the product it
-    /// replaces (pixels × filters × taps).
-    static func measureDirect(_ conv: Conv2D, pass: Pass, chunk: Int, products: Int, repeats: Int) -> GEMMRate {
+    /// One pass of a direct convolution (`Conv2D.Method.direct`), through the layer itself, on a
+    /// training step's chunks spread over the threads as `measure` spreads products (each thread on
+    /// its own copy of the layer); the shape is counted as the product it replaces (pixels ×
+    /// filters × taps). The layer's backward with an input gradient also makes the weight gradient,
+    /// so for `.inputGradient` pass the weight gradient's own time as `weightGradientSeconds`:
+    /// the difference is counted as the input gradient's.
+    static func measureDirect(_ conv: Conv2D, pass: Pass, chunk: Int, products: Int, repeats: Int,
+                              weightGradientSeconds: Double = 0) -> GEMMRate {
         let g = conv.geometry, f = conv.filters
         let threads = max(1, min(EngineThreads.count, products))
         let copies = (0..<threads).map { t in
@@ -79,11 +82,7 @@ public struct GEMMRate: Sendable {
             layer.prepareBackward(workers: 1)
             return (layer: layer, dOut: dOut)
         }
-        // Backward with an input gradient also makes the weight gradient: time that alone too and
-        // count the difference as the input gradient's.
-        let weightOnly = pass == .inputGradient ? measureDirect(conv, pass: .weightGradient, chunk: chunk,
-                                                                  products: products, repeats: repeats) : nil
-        var seconds = medianSeconds(repeats: repeats) {
+        let seconds = medianSeconds(repeats: repeats) {
             parallelFor(threads) { t in
                 let c = copies[t]
                 for _ in products * t / threads..<products * (t + 1) / threads {
@@ -95,7 +94,6 @@ public struct GEMMRate: Sendable {
                 }
             }
         }
-        if let weightOnly { seconds = max(seconds - weightOnly.seconds, 1e-9) }
         let pixels = chunk * g.patchesPerImage
         let (m, n, k) = switch pass {
         case .forward: (pixels, f, g.patchSize)
@@ -104,7 +102,7 @@ public struct GEMMRate: Sendable {
         }
         return GEMMRate(label: "\(conv.name) \(pass.rawValue), direct", m: m, n: n, k: k,
                         transA: pass == .weightGradient, transB: pass == .inputGradient, products: products,
-                        seconds: seconds)
+                        seconds: max(seconds - weightGradientSeconds, 1e-9))
     }
 
     /// A convolution's pass, as the bench names it.
@@ -124,11 +122,14 @@ public struct GEMMRate: Sendable {
             for case let conv as Conv2D in stage.layers {
                 let chunk = min(stage.imagesPerChunk, batch), products = (batch + chunk - 1) / chunk
                 let rows = chunk * conv.geometry.patchesPerImage, k = conv.geometry.patchSize, f = conv.filters
-                if conv.convolvesDirectly {
-                    let passes: [Pass] = conv.computesInputGradient ? [.forward, .weightGradient, .inputGradient]
-                                                                    : [.forward, .weightGradient]
-                    for pass in passes {
-                        rates.append(measureDirect(conv, pass: pass, chunk: chunk, products: products, repeats: repeats))
+                if conv.method == .direct {
+                    let weightGradient = measureDirect(conv, pass: .weightGradient, chunk: chunk, products: products,
+                                                       repeats: repeats)
+                    rates.append(measureDirect(conv, pass: .forward, chunk: chunk, products: products, repeats: repeats))
+                    rates.append(weightGradient)
+                    if conv.computesInputGradient {
+                        rates.append(measureDirect(conv, pass: .inputGradient, chunk: chunk, products: products,
+                                                   repeats: repeats, weightGradientSeconds: weightGradient.seconds))
                     }
                     continue
                 }

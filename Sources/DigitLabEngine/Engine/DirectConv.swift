@@ -1,17 +1,17 @@
 import Foundation
 
-/// Direct (implicit-GEMM) convolution of multi-channel NHWC images: forward, weight gradient and
-/// input gradient, with no patch matrix.
+/// Direct (implicit-GEMM) convolution of NHWC images: forward, weight gradient and input
+/// gradient, with no patch matrix.
 ///
 /// Each pass is the product im2col + GEMM would make, computed by one register-blocked kernel
-/// (`accumulateTile` in Tile.swift: six rows of the product by sixteen columns)
-/// that reads its left operand straight from the images: a patch row is `kh` runs of `kw·c`
-/// contiguous floats (NHWC), so the kernel follows six pointers, one per row, instead of reading
-/// an unfolded copy. Why: on conv2's shapes (121 pixels x 64 filters x 576 taps an image),
-/// OpenBLAS packs both operands on every call and zeroes its output before a product with an inner
-/// dimension of 64, and im2col and col2im copy the patch matrix in and out (together 14% of a case
-/// 7 epoch on a Zen 3, `perf`); the weights here are read in place, and the input gradient is added
-/// onto the images without a patch matrix.
+/// (`accumulateTile` in Tile.swift: six rows of the product by sixteen columns) that reads its left
+/// operand straight from the images: a patch row is `kh` runs of `kw·c` contiguous floats (NHWC),
+/// so the kernel follows six pointers, one per row, instead of reading an unfolded copy. Why: on
+/// conv2's shapes (121 pixels x 64 filters x 576 taps an image), OpenBLAS packs both operands on
+/// every call and zeroes its output before a product with an inner dimension of 64, and im2col
+/// and col2im copy the patch matrix in and out: together about 15% of a case 7 epoch on a Zen 3
+/// (`perf`), against 51% in OpenBLAS's multiplying kernel. Here the weights are read in place,
+/// and the input gradient is added onto the images without a patch matrix.
 ///
 /// Layouts are the engine's: NHWC images, the HWIO kernel read as a `[kh·kw·c, f]` matrix, and
 /// outputs and their gradients `[pixels, f]` row-major. Filters (forward, weight gradient) and

@@ -26,7 +26,8 @@ public final class Conv2D: ImageLocalLayer {
     /// kernel and bias gradients (worker 0 accumulates straight into the parameters' gradients).
     private var scratch: [Scratch] = []
 
-    /// The kernel as `[filters, kh·kw·c]`, for the direct input gradient; refreshed each backward.
+    /// The kernel as `[filters, kh·kw·c]`, for the direct input gradient (so nil exactly when the
+    /// input gradient goes through im2col or is not needed); refreshed each backward.
     private let transposedKernel: Tensor?
 
     private struct Scratch {
@@ -70,11 +71,9 @@ public final class Conv2D: ImageLocalLayer {
     public var inputShape: [Int] { [geometry.height, geometry.width, geometry.channels] }
     public var outputShape: [Int] { [geometry.outHeight, geometry.outWidth, filters] }
     public var parameters: [Parameter] { [kernel, bias] }
-    /// True when no pass unfolds a patch matrix (`method` is not `.patchMatrix`).
-    public var convolvesDirectly: Bool { method != .patchMatrix }
     public var forwardFLOPs: Int { 2 * geometry.patchesPerImage * geometry.patchSize * filters }
     public var workingFloatsPerImage: Int {
-        let patchMatrix = convolvesDirectly ? 0 : geometry.patchesPerImage * geometry.patchSize
+        let patchMatrix = method == .direct ? 0 : geometry.patchesPerImage * geometry.patchSize
         return patchMatrix + geometry.patchesPerImage * filters
             + (computesInputGradient ? geometry.height * geometry.width * geometry.channels : 0)
     }
@@ -88,7 +87,7 @@ public final class Conv2D: ImageLocalLayer {
     /// It is sized for the whole capacity, but mapped page by page: only a chunk's rows are touched.
     private func reserveScratch(workers: Int) {
         while scratch.count < workers {
-            let colRows = convolvesDirectly ? 0 : output.shape[0] * geometry.patchesPerImage
+            let colRows = method == .direct ? 0 : output.shape[0] * geometry.patchesPerImage
             scratch.append(Scratch(col: Tensor(shape: [colRows, geometry.patchSize]),
                                    kernelGradient: Tensor(shape: kernel.shape), biasGradient: Tensor(shape: bias.shape)))
         }
@@ -100,19 +99,17 @@ public final class Conv2D: ImageLocalLayer {
         case .direct:
             convolveDirect(input.data, images: images, geometry: geometry, kernel: kernel.value.data,
                            bias: bias.value.data, filters: filters, into: output.data)
-            return
         case .patchMatrix:
-            break
+            let rows = images.count * geometry.patchesPerImage
+            let col = scratch[worker].col.data
+            im2col(input.data, images: images, geometry: geometry, into: col)
+            // Start every output row at the bias, then accumulate the product onto it (beta = 1).
+            let out = output.data + images.lowerBound * geometry.patchesPerImage * filters
+            for r in 0..<rows { copyFloats(bias.value.data, out + r * filters, count: filters) }
+            gemm(m: rows, n: filters, k: geometry.patchSize,
+                 a: col, lda: geometry.patchSize, b: kernel.value.data, ldb: filters,
+                 beta: 1, c: out, ldc: filters, split: false)
         }
-        let rows = images.count * geometry.patchesPerImage
-        let col = scratch[worker].col.data
-        im2col(input.data, images: images, geometry: geometry, into: col)
-        // Start every output row at the bias, then accumulate the product onto it (beta = 1).
-        let out = output.data + images.lowerBound * geometry.patchesPerImage * filters
-        for r in 0..<rows { copyFloats(bias.value.data, out + r * filters, count: filters) }
-        gemm(m: rows, n: filters, k: geometry.patchSize,
-             a: col, lda: geometry.patchSize, b: kernel.value.data, ldb: filters,
-             beta: 1, c: out, ldc: filters, split: false)
     }
 
     public func prepareBackward(workers: Int) {
@@ -137,25 +134,25 @@ public final class Conv2D: ImageLocalLayer {
         case .direct:
             convolveDirectWeightGradient(input.data, gradOutput.data, images: images, geometry: geometry,
                                          filters: filters, kernelGradient: dW.data)
-            addColumnSums(dOut, rows: rows, columns: filters, into: db.data)
-            guard let inputGradient, let transposedKernel else { return }
-            convolveDirectInputGradient(gradOutput.data, images: images, geometry: geometry,
-                                        transposedKernel: transposedKernel.data, filters: filters,
-                                        into: inputGradient.data)
-            return
         case .patchMatrix:
             // dW[k×f] += colᵀ · dOut: the HWIO kernel's own layout.
             im2col(input.data, images: images, geometry: geometry, into: col)
             gemm(transA: true, m: k, n: filters, k: rows,
                  a: col, lda: k, b: dOut, ldb: filters, beta: 1,
                  c: dW.data, ldc: filters, split: false)
-            addColumnSums(dOut, rows: rows, columns: filters, into: db.data)
         }
+        addColumnSums(dOut, rows: rows, columns: filters, into: db.data)
         guard let inputGradient else { return }
-        gemm(transB: true, m: rows, n: k, k: filters,
-             a: dOut, lda: filters, b: kernel.value.data, ldb: filters,
-             c: col, ldc: k, split: false)
-        col2im(col, images: images, geometry: geometry, into: inputGradient.data)
+        if let transposedKernel {
+            convolveDirectInputGradient(gradOutput.data, images: images, geometry: geometry,
+                                        transposedKernel: transposedKernel.data, filters: filters,
+                                        into: inputGradient.data)
+        } else {
+            gemm(transB: true, m: rows, n: k, k: filters,
+                 a: dOut, lda: filters, b: kernel.value.data, ldb: filters,
+                 c: col, ldc: k, split: false)
+            col2im(col, images: images, geometry: geometry, into: inputGradient.data)
+        }
     }
 
     public func finishBackward(workers: Int) {
