@@ -24,7 +24,9 @@ struct DirectConvTests {
         im2col(x.data, images: images, geometry: g, into: col.data)
 
         let direct = Tensor(shape: [batch * outFloats])
-        convolveDirect(x.data, images: images, geometry: g, kernel: kernel.data, bias: bias.data,
+        let filterBlocks = Tensor(shape: [filters / 16, k, 16])
+        packFilterBlocks(kernel.data, rows: k, filters: filters, into: filterBlocks.data)
+        convolveDirect(x.data, images: images, geometry: g, kernelFilterBlocks: filterBlocks.data, bias: bias.data,
                        filters: filters, into: direct.data)
         let expected = Tensor(shape: [batch * outFloats])
         let out = expected.data + images.lowerBound * outFloats
@@ -38,8 +40,9 @@ struct DirectConvTests {
         // The weight gradient accumulates onto what the gradient already holds.
         let dW = randomTensor([k * filters], seed: 5)
         let expectedDW = Tensor(shape: dW.shape, values: dW.array)
+        let packedGradient = Tensor(shape: [rows, filters])
         convolveDirectWeightGradient(x.data, gradOutput.data, images: images, geometry: g, filters: filters,
-                                     kernelGradient: dW.data)
+                                     kernelGradient: dW.data, packedGradient: packedGradient.data)
         let dOut = gradOutput.data + images.lowerBound * outFloats
         gemm(transA: true, m: k, n: filters, k: rows, a: col.data, lda: k, b: dOut, ldb: filters,
              beta: 1, c: expectedDW.data, ldc: filters, split: false)
@@ -47,10 +50,10 @@ struct DirectConvTests {
 
         // The input gradient overwrites its images (here filled with noise first), and only those.
         guard inputGradient else { return }
-        let transposed = Tensor(shape: [filters, k])
-        transposeKernel(kernel.data, taps: k, filters: filters, into: transposed.data)
+        let packed = Tensor(shape: [k / 16, filters, 16])
+        packKernelTapBlocks(kernel.data, taps: k, filters: filters, into: packed.data)
         let dX = randomTensor([batch * imageFloats], seed: 7), before = dX.array
-        convolveDirectInputGradient(gradOutput.data, images: images, geometry: g, transposedKernel: transposed.data,
+        convolveDirectInputGradient(gradOutput.data, images: images, geometry: g, kernelTapBlocks: packed.data,
                                     filters: filters, into: dX.data)
         let expectedDX = Tensor(shape: dX.shape)
         gemm(transB: true, m: rows, n: k, k: filters, a: dOut, lda: filters, b: kernel.data, ldb: filters,

@@ -26,12 +26,18 @@ public final class Conv2D: ImageLocalLayer {
     /// kernel and bias gradients (worker 0 accumulates straight into the parameters' gradients).
     private var scratch: [Scratch] = []
 
-    /// The kernel as `[filters, kh·kw·c]`, for the direct input gradient (so nil exactly when the
-    /// input gradient goes through im2col or is not needed); refreshed each backward.
-    private let transposedKernel: Tensor?
+    /// The kernel in blocks of sixteen filters (`packFilterBlocks`), for the direct forward pass
+    /// (nil on the patch-matrix path); refreshed each forward, since the weights change between
+    /// steps (a 147 KB copy for conv2, against its 9 MFLOP an image).
+    private let kernelFilterBlocks: Tensor?
+    /// The kernel in blocks of sixteen taps (`packKernelTapBlocks`), for the direct input gradient
+    /// (so nil exactly when the input gradient goes through im2col or is not needed); refreshed
+    /// each backward.
+    private let kernelTapBlocks: Tensor?
 
     private struct Scratch {
-        /// Empty when the layer convolves directly.
+        /// The patch matrix (`.patchMatrix`) or the chunk's output gradient in filter blocks
+        /// (`.direct`).
         let col: Tensor
         let kernelGradient: Tensor
         let biasGradient: Tensor
@@ -62,7 +68,8 @@ public final class Conv2D: ImageLocalLayer {
         inputGradient = computesInputGradient ? Tensor(shape: [capacity] + inputShape) : nil
         method = direct && DirectConvolution.supports(geometry, filters: filters, inputGradient: computesInputGradient)
             ? .direct : .patchMatrix
-        transposedKernel = method == .direct && computesInputGradient ? Tensor(shape: [filters, geometry.patchSize]) : nil
+        kernelFilterBlocks = method == .direct ? Tensor(shape: [filters / 16, geometry.patchSize, 16]) : nil
+        kernelTapBlocks = method == .direct && computesInputGradient ? Tensor(shape: [geometry.patchSize / 16, filters, 16]) : nil
     }
 
     /// How the passes are computed, from the shape.
@@ -73,33 +80,37 @@ public final class Conv2D: ImageLocalLayer {
     public var parameters: [Parameter] { [kernel, bias] }
     public var forwardFLOPs: Int { 2 * geometry.patchesPerImage * geometry.patchSize * filters }
     public var workingFloatsPerImage: Int {
-        let patchMatrix = method == .direct ? 0 : geometry.patchesPerImage * geometry.patchSize
-        return patchMatrix + geometry.patchesPerImage * filters
+        let chunkScratch = geometry.patchesPerImage * (method == .direct ? filters : geometry.patchSize)
+        return chunkScratch + geometry.patchesPerImage * filters
             + (computesInputGradient ? geometry.height * geometry.width * geometry.channels : 0)
     }
 
     public func prepareForward(input: Tensor, workers: Int) {
         self.input = input
         reserveScratch(workers: workers)
+        if let kernelFilterBlocks {
+            packFilterBlocks(kernel.value.data, rows: geometry.patchSize, filters: filters, into: kernelFilterBlocks.data)
+        }
     }
 
-    /// The patch matrix is reused for the input gradient's, so one buffer per worker serves both.
-    /// It is sized for the whole capacity, but mapped page by page: only a chunk's rows are touched.
+    /// One buffer per worker: the patch matrix, reused for the input gradient's, or on the direct
+    /// path the chunk's output gradient in filter blocks. It is sized for the whole capacity, but
+    /// mapped page by page: only a chunk's rows are touched.
     private func reserveScratch(workers: Int) {
         while scratch.count < workers {
-            let colRows = method == .direct ? 0 : output.shape[0] * geometry.patchesPerImage
-            scratch.append(Scratch(col: Tensor(shape: [colRows, geometry.patchSize]),
+            let rows = output.shape[0] * geometry.patchesPerImage
+            let colShape = method == .direct ? [rows, filters] : [rows, geometry.patchSize]
+            scratch.append(Scratch(col: Tensor(shape: colShape),
                                    kernelGradient: Tensor(shape: kernel.shape), biasGradient: Tensor(shape: bias.shape)))
         }
     }
 
     public func forward(images: Range<Int>, worker: Int) {
         guard let input else { preconditionFailure("\(name): forward before prepareForward") }
-        switch method {
-        case .direct:
-            convolveDirect(input.data, images: images, geometry: geometry, kernel: kernel.value.data,
+        if let kernelFilterBlocks {
+            convolveDirect(input.data, images: images, geometry: geometry, kernelFilterBlocks: kernelFilterBlocks.data,
                            bias: bias.value.data, filters: filters, into: output.data)
-        case .patchMatrix:
+        } else {
             let rows = images.count * geometry.patchesPerImage
             let col = scratch[worker].col.data
             im2col(input.data, images: images, geometry: geometry, into: col)
@@ -116,8 +127,8 @@ public final class Conv2D: ImageLocalLayer {
         reserveScratch(workers: workers)
         kernel.gradient.zero()
         bias.gradient.zero()
-        if let transposedKernel {
-            transposeKernel(kernel.value.data, taps: geometry.patchSize, filters: filters, into: transposedKernel.data)
+        if let kernelTapBlocks {
+            packKernelTapBlocks(kernel.value.data, taps: geometry.patchSize, filters: filters, into: kernelTapBlocks.data)
         }
         for s in scratch.prefix(workers).dropFirst() { s.kernelGradient.zero(); s.biasGradient.zero() }
     }
@@ -133,7 +144,7 @@ public final class Conv2D: ImageLocalLayer {
         switch method {
         case .direct:
             convolveDirectWeightGradient(input.data, gradOutput.data, images: images, geometry: geometry,
-                                         filters: filters, kernelGradient: dW.data)
+                                         filters: filters, kernelGradient: dW.data, packedGradient: col)
         case .patchMatrix:
             // dW[k×f] += colᵀ · dOut: the HWIO kernel's own layout.
             im2col(input.data, images: images, geometry: geometry, into: col)
@@ -143,9 +154,9 @@ public final class Conv2D: ImageLocalLayer {
         }
         addColumnSums(dOut, rows: rows, columns: filters, into: db.data)
         guard let inputGradient else { return }
-        if let transposedKernel {
+        if let kernelTapBlocks {
             convolveDirectInputGradient(gradOutput.data, images: images, geometry: geometry,
-                                        transposedKernel: transposedKernel.data, filters: filters,
+                                        kernelTapBlocks: kernelTapBlocks.data, filters: filters,
                                         into: inputGradient.data)
         } else {
             gemm(transB: true, m: rows, n: k, k: filters,
