@@ -49,4 +49,42 @@ struct ImageLocalStageTests {
             }
         }
     }
+
+    /// Two blocks, 13x13x8 → 5x5x16 → 1x1x16, as fresh layers with the same random weights.
+    func twoBlocks() -> [ImageLocalStage] {
+        let second = Conv2D(name: "conv2", inputShape: [5, 5, 16], filters: 16, kernelSize: 3, capacity: 7)
+        var rng = Xoshiro256(seed: 9)
+        for p in second.parameters { for i in 0..<p.value.count { p.value[i] = rng.uniform(-0.3, 0.3) } }
+        return [ImageLocalStage(layers: block(seed: 3, first: false), imagesPerChunk: 2),
+                ImageLocalStage(layers: [second, ReLU(name: "relu2", inputShape: [3, 3, 16], capacity: 7),
+                                         MaxPool2D(name: "pool2", inputShape: [3, 3, 16], capacity: 7)],
+                                imagesPerChunk: 3)]
+    }
+
+    @Test("stages run as one sequence, in one parallel region, give exactly what they give one by one",
+          arguments: [1, 2, 3])
+    func sequenceEqualsStagesOneByOne(workers: Int) {
+        let batch = 7
+        let input = randomTensor([batch, 13, 13, 8], seed: 1)
+        let gradOutput = randomTensor([batch, 1, 1, 16], seed: 2)
+
+        let separate = twoBlocks()
+        let separateOut = separate[1].forward(separate[0].forward(input, batch: batch, workers: workers),
+                                              batch: batch, workers: workers).array
+        let separateGrad = separate[0].backward(separate[1].backward(gradOutput, batch: batch, workers: workers),
+                                                batch: batch, workers: workers).array
+
+        let sequence = StageSequence(stages: twoBlocks())
+        for _ in 0..<2 {
+            #expect(sequence.forward(input, batch: batch, workers: workers).array == separateOut)
+            #expect(sequence.backward(gradOutput, batch: batch, workers: workers).array == separateGrad)
+            let pairs = zip(sequence.stages.flatMap(\.layers), separate.flatMap(\.layers))
+            for (a, b) in pairs {
+                for (p, q) in zip(a.parameters, b.parameters) {
+                    #expect(p.gradient.array == q.gradient.array, "\(a.name)/\(p.name)")
+                    #expect(p.gradient.array.contains { $0 != 0 })
+                }
+            }
+        }
+    }
 }

@@ -118,7 +118,11 @@ public struct GEMMRate: Sendable {
     /// kernels.
     public static func measureConvolutions(_ model: Model, batch: Int, repeats: Int) -> [GEMMRate] {
         var rates: [GEMMRate] = []
-        for case .stage(let stage) in model.passes {
+        let stages = model.passes.flatMap { pass -> [ImageLocalStage] in
+            if case .stages(let sequence) = pass { return sequence.stages }
+            return []
+        }
+        for stage in stages {
             for case let conv as Conv2D in stage.layers {
                 let chunk = min(stage.imagesPerChunk, batch), products = (batch + chunk - 1) / chunk
                 let rows = chunk * conv.geometry.patchesPerImage, k = conv.geometry.patchSize, f = conv.filters

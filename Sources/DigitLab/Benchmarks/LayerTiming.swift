@@ -22,7 +22,12 @@ public struct LayerTiming: Sendable {
         let labels = UnsafeMutablePointer<Int32>.allocate(capacity: batch)
         defer { labels.deallocate() }
         for k in 0..<batch { labels[k] = Int32(k % model.head.classes) }
-        let passes = model.passes
+        // Each convolution block on its own (its own parallel region, as `ImageLocalStage` runs
+        // it), so the table shows the blocks apart; training runs them as one sequence.
+        let passes = model.passes.flatMap { pass -> [Model.Pass] in
+            guard case .stages(let sequence) = pass else { return [pass] }
+            return sequence.stages.map { .stages(StageSequence(stages: [$0])) }
+        }
         var forward = [[Double]](repeating: [], count: passes.count)
         var backward = [[Double]](repeating: [], count: passes.count)
         for step in 0...steps {

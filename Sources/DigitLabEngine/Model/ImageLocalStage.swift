@@ -58,15 +58,12 @@ public struct ImageLocalStage {
         i == layers.count - 1 ? gradOutput : innerGradients[i]
     }
 
-    /// Calls `body(worker, images)` for every chunk, each worker's chunks in order on one
-    /// thread. Worker `w` owns images `batch·w/workers ..< batch·(w+1)/workers`; `parallelFor`
-    /// spreads the workers over the engine's threads.
-    private func forEachChunk(batch: Int, workers: Int, _ body: (Int, Range<Int>) -> Void) {
-        parallelFor(workers) { w in
-            let end = batch * (w + 1) / workers
-            for start in stride(from: batch * w / workers, to: end, by: imagesPerChunk) {
-                body(w, start..<min(start + imagesPerChunk, end))
-            }
+    /// Calls `body(images)` for every chunk of worker `w`'s images, in order. Worker `w` owns
+    /// images `batch·w/workers ..< batch·(w+1)/workers`.
+    private func forEachChunk(worker w: Int, of workers: Int, batch: Int, _ body: (Range<Int>) -> Void) {
+        let end = batch * (w + 1) / workers
+        for start in stride(from: batch * w / workers, to: end, by: imagesPerChunk) {
+            body(start..<min(start + imagesPerChunk, end))
         }
     }
 
@@ -74,15 +71,42 @@ public struct ImageLocalStage {
     public static func defaultWorkers(batch: Int) -> Int { max(1, min(EngineThreads.count, batch)) }
 
     /// Runs the first `batch` images of `input` through every layer, split over `workers` ranges
-    /// of images; returns the last layer's output.
+    /// of images in one parallel region; returns the last layer's output.
     public func forward(_ input: Tensor, batch: Int, workers: Int? = nil) -> Tensor {
         let workers = workers ?? ImageLocalStage.defaultWorkers(batch: batch)
+        let output = prepareForward(input, workers: workers)
+        parallelFor(workers) { w in forward(worker: w, of: workers, batch: batch) }
+        return output
+    }
+
+    /// Back-propagates `gradOutput` through every layer, in reverse, chunk by chunk, in one
+    /// parallel region, filling every parameter's gradient; returns the gradient with respect to
+    /// the stage's input (or `gradOutput` when the first layer computes none).
+    public func backward(_ gradOutput: Tensor, batch: Int, workers: Int? = nil) -> Tensor {
+        let workers = workers ?? ImageLocalStage.defaultWorkers(batch: batch)
+        prepareBackward(workers: workers)
+        parallelFor(workers) { w in backward(gradOutput, worker: w, of: workers, batch: batch) }
+        finishBackward(workers: workers)
+        return inputGradient ?? gradOutput
+    }
+
+    // The passes in parts, for `StageSequence`, which runs several stages in one parallel region:
+    // prepare on the calling thread, each worker's share, then finish on the calling thread.
+
+    /// Points every layer at its input for a forward pass of `workers` workers; returns the
+    /// tensor the stage's output will be in.
+    func prepareForward(_ input: Tensor, workers: Int) -> Tensor {
         var x = input
         for layer in layers {
             layer.prepareForward(input: x, workers: workers)
             x = layer.output
         }
-        forEachChunk(batch: batch, workers: workers) { w, images in
+        return x
+    }
+
+    /// Worker `w`'s share of the forward pass: its images through every layer, chunk by chunk.
+    func forward(worker w: Int, of workers: Int, batch: Int) {
+        forEachChunk(worker: w, of: workers, batch: batch) { images in
             for step in steps {
                 switch step {
                 case .layer(let i): layers[i].forward(images: images, worker: w)
@@ -90,16 +114,16 @@ public struct ImageLocalStage {
                 }
             }
         }
-        return x
     }
 
-    /// Back-propagates `gradOutput` through every layer, in reverse, chunk by chunk, filling every
-    /// parameter's gradient; returns the gradient with respect to the stage's input (or
-    /// `gradOutput` when the first layer computes none).
-    public func backward(_ gradOutput: Tensor, batch: Int, workers: Int? = nil) -> Tensor {
-        let workers = workers ?? ImageLocalStage.defaultWorkers(batch: batch)
+    func prepareBackward(workers: Int) {
         for layer in layers { layer.prepareBackward(workers: workers) }
-        forEachChunk(batch: batch, workers: workers) { w, images in
+    }
+
+    /// Worker `w`'s share of the backward pass: its images back through every layer, chunk by
+    /// chunk, its parameter gradients summed into its own partial sums.
+    func backward(_ gradOutput: Tensor, worker w: Int, of workers: Int, batch: Int) {
+        forEachChunk(worker: w, of: workers, batch: batch) { images in
             for step in steps.reversed() {
                 switch step {
                 case .layer(let i):
@@ -110,7 +134,13 @@ public struct ImageLocalStage {
                 }
             }
         }
-        for layer in layers { layer.finishBackward(workers: workers) }
-        return layers[0].inputGradient ?? gradOutput
     }
+
+    /// Adds the workers' partial parameter gradients, in a fixed order.
+    func finishBackward(workers: Int) {
+        for layer in layers { layer.finishBackward(workers: workers) }
+    }
+
+    /// The gradient with respect to the stage's input, nil when its first layer computes none.
+    public var inputGradient: Tensor? { layers[0].inputGradient }
 }

@@ -23,57 +23,64 @@ public final class Model {
     public let l2: [String: Float]
 
     private var logits: Tensor
-    /// The layers as the passes run them: each convolution block (conv → relu → pool) as one
-    /// `ImageLocalStage`, carried through a few images at a time; every other layer alone.
+    /// The layers as the passes run them: the convolution blocks (conv → relu → pool), each an
+    /// `ImageLocalStage` carried through a few images at a time, together as one `StageSequence`;
+    /// every other layer alone.
     public let passes: [Pass]
 
-    /// One step of a forward or backward pass: a stage of image-local layers, or one layer.
+    /// One step of a forward or backward pass: consecutive stages of image-local layers, or one layer.
     public enum Pass {
-        case stage(ImageLocalStage)
+        case stages(StageSequence)
         case layer(any Layer)
 
-        /// The layer's name, or the stage's layers' names joined by arrows.
+        /// The layer's name, or the stages' layers' names joined by arrows.
         public var name: String {
             switch self {
-            case .stage(let stage): stage.layers.map(\.name).joined(separator: " → ")
+            case .stages(let sequence): sequence.name
             case .layer(let layer): layer.name
             }
         }
 
         public func forward(_ x: Tensor, batch: Int) -> Tensor {
             switch self {
-            case .stage(let stage): stage.forward(x, batch: batch)
+            case .stages(let sequence): sequence.forward(x, batch: batch)
             case .layer(let layer): layer.forward(x, batch: batch)
             }
         }
 
         public func backward(_ g: Tensor, batch: Int) -> Tensor {
             switch self {
-            case .stage(let stage): stage.backward(g, batch: batch)
+            case .stages(let sequence): sequence.backward(g, batch: batch)
             case .layer(let layer): layer.backward(g, batch: batch)
             }
         }
     }
 
     /// Groups `layers` into passes: a stage starts at each convolution and takes the image-local
-    /// layers after it. Blocks are not merged into one stage, because the first two want one image
-    /// at a time to stay in cache while the third's products want many.
+    /// layers after it, and consecutive stages make one sequence. Blocks are separate stages,
+    /// because the first two want one image at a time to stay in cache while the third's products
+    /// want many.
     private static func passes(_ layers: [any Layer]) -> [Pass] {
-        var passes: [Pass] = [], run: [any ImageLocalLayer] = []
+        var passes: [Pass] = [], stages: [ImageLocalStage] = [], run: [any ImageLocalLayer] = []
         func endStage() {
-            if !run.isEmpty { passes.append(.stage(ImageLocalStage(layers: run))) }
+            if !run.isEmpty { stages.append(ImageLocalStage(layers: run)) }
             run = []
+        }
+        func endSequence() {
+            endStage()
+            if !stages.isEmpty { passes.append(.stages(StageSequence(stages: stages))) }
+            stages = []
         }
         for layer in layers {
             if layer is Conv2D { endStage() }
             if let local = layer as? any ImageLocalLayer {
                 run.append(local)
             } else {
-                endStage()
+                endSequence()
                 passes.append(.layer(layer))
             }
         }
-        endStage()
+        endSequence()
         return passes
     }
 
