@@ -40,10 +40,11 @@ struct DirectConvTests {
         // The weight gradient accumulates onto what the gradient already holds.
         let dW = randomTensor([k * filters], seed: 5)
         let expectedDW = Tensor(shape: dW.shape, values: dW.array)
-        let packedGradient = Tensor(shape: [rows, filters])
-        convolveDirectWeightGradient(x.data, gradOutput.data, images: images, geometry: g, filters: filters,
-                                     kernelGradient: dW.data, packedGradient: packedGradient.data)
         let dOut = gradOutput.data + images.lowerBound * outFloats
+        let gradientBlocks = Tensor(shape: [filters / 16, rows, 16])
+        packFilterBlocks(dOut, rows: rows, filters: filters, into: gradientBlocks.data)
+        convolveDirectWeightGradient(x.data, gradientBlocks: gradientBlocks.data, images: images, geometry: g,
+                                     filters: filters, kernelGradient: dW.data)
         gemm(transA: true, m: k, n: filters, k: rows, a: col.data, lda: k, b: dOut, ldb: filters,
              beta: 1, c: expectedDW.data, ldc: filters, split: false)
         #expect(relativeError(dW.array, expectedDW.array) < 1e-5)
@@ -53,7 +54,7 @@ struct DirectConvTests {
         let packed = Tensor(shape: [k / 16, filters, 16])
         packKernelTapBlocks(kernel.data, taps: k, filters: filters, into: packed.data)
         let dX = randomTensor([batch * imageFloats], seed: 7), before = dX.array
-        convolveDirectInputGradient(gradOutput.data, images: images, geometry: g, kernelTapBlocks: packed.data,
+        convolveDirectInputGradient(gradientBlocks: gradientBlocks.data, images: images, geometry: g, kernelTapBlocks: packed.data,
                                     filters: filters, into: dX.data)
         let expectedDX = Tensor(shape: dX.shape)
         gemm(transB: true, m: rows, n: k, k: filters, a: dOut, lda: filters, b: kernel.data, ldb: filters,

@@ -9,9 +9,9 @@ import Testing
 struct ImageLocalStageTests {
     /// conv (13x13x8 → 11x11x16) → relu → pool, with random weights; `first` makes the conv a
     /// first layer, which computes no input gradient.
-    func block(seed: UInt64, first: Bool) -> [any ImageLocalLayer] {
-        let conv = Conv2D(name: "conv", inputShape: [13, 13, 8], filters: 16, kernelSize: 3, capacity: 7,
-                          computesInputGradient: !first)
+    func block(seed: UInt64, first: Bool, channels: Int = 8, direct: Bool = DirectConvolution.enabled) -> [any ImageLocalLayer] {
+        let conv = Conv2D(name: "conv", inputShape: [13, 13, channels], filters: 16, kernelSize: 3, capacity: 7,
+                          computesInputGradient: !first, direct: direct)
         var rng = Xoshiro256(seed: seed)
         for p in conv.parameters { for i in 0..<p.value.count { p.value[i] = rng.uniform(-0.3, 0.3) } }
         return [conv,
@@ -76,15 +76,48 @@ struct ImageLocalStageTests {
 
         let sequence = StageSequence(stages: twoBlocks())
         for _ in 0..<2 {
-            #expect(sequence.forward(input, batch: batch, workers: workers).array == separateOut)
-            #expect(sequence.backward(gradOutput, batch: batch, workers: workers).array == separateGrad)
+            let sameOutput = sequence.forward(input, batch: batch, workers: workers).array == separateOut
+            let sameGradient = sequence.backward(gradOutput, batch: batch, workers: workers).array == separateGrad
+            #expect(sameOutput)
+            #expect(sameGradient)
             let pairs = zip(sequence.stages.flatMap(\.layers), separate.flatMap(\.layers))
             for (a, b) in pairs {
                 for (p, q) in zip(a.parameters, b.parameters) {
-                    #expect(p.gradient.array == q.gradient.array, "\(a.name)/\(p.name)")
+                    let same = p.gradient.array == q.gradient.array
+                    #expect(same, "\(a.name)/\(p.name) gradient differs")
                     #expect(p.gradient.array.contains { $0 != 0 })
                 }
             }
+        }
+    }
+
+    @Test("a direct convolution whose pooling writes its output gradient in filter blocks gives exactly what its layers give one at a time",
+          arguments: [true, false])
+    func pooledConvolutionEqualsLayers(first: Bool) {
+        let batch = 7
+        let input = randomTensor([batch, 13, 13, 16], seed: 1)
+        // 11x11 pooled to 5x5: the pooling drops a row and a column, whose gradient must be zero.
+        let gradOutput = randomTensor([batch, 5, 5, 16], seed: 2)
+        let layers = block(seed: 3, first: first, channels: 16, direct: true)
+        var x = input
+        for layer in layers { x = ImageLocalStage(layers: [layer], imagesPerChunk: batch).forward(x, batch: batch, workers: 1) }
+        var g = gradOutput
+        for layer in layers.reversed() { g = ImageLocalStage(layers: [layer], imagesPerChunk: batch).backward(g, batch: batch, workers: 1) }
+        let (out, grad) = (x.array, g.array)
+        let gradients = layers[0].parameters.map(\.gradient.array)
+
+        let stage = ImageLocalStage(layers: block(seed: 3, first: first, channels: 16, direct: true), imagesPerChunk: batch)
+        let sameOutput = stage.forward(input, batch: batch, workers: 1).array == out
+        #expect(sameOutput)
+        // Whatever the buffer held before (another chunk size's layout) must not leak in.
+        let blocks = (stage.layers[0] as! Conv2D).outputGradientBlocks(worker: 0)!
+        blocks.update(repeating: .nan, count: batch * 11 * 11 * 16)
+        let stageGrad = stage.backward(gradOutput, batch: batch, workers: 1).array
+        let sameInputGradient = stageGrad == grad
+        if !first { #expect(sameInputGradient) }
+        for (p, expected) in zip(stage.layers[0].parameters, gradients) {
+            let same = p.gradient.array == expected
+            #expect(same, "\(p.name) gradient differs")
         }
     }
 }

@@ -102,19 +102,16 @@ public func convolveDirect(_ input: UnsafePointer<Float>, images: Range<Int>, ge
 /// `kernelGradient[k, f] += Σ_p patch(p)[k] · gradOutput[p, f]` over the output pixels of
 /// `images`, on the calling thread: what `colᵀ · dOut` gives, without the patch matrix. The tile's
 /// six rows are six taps; its inner loop runs along an output row, one pixel (`c` floats) a step.
-/// The images' output gradient is first copied into `packedGradient` (`packFilterBlocks`, at least
-/// `images.count · pixels · f` floats) so that each step's sixteen filters are contiguous with the
-/// next pixel's: conv2's weight gradient ran at 65-77 GFLOP/s on one Zen 3 core reading the
-/// gradient in place, 85-87 after the copy.
-public func convolveDirectWeightGradient(_ input: UnsafePointer<Float>, _ gradOutput: UnsafePointer<Float>,
+/// The output gradient comes as `gradientBlocks`, the images' `[pixels, f]` gradient in filter
+/// blocks (`packFilterBlocks`), so that each step's sixteen filters are contiguous with the next
+/// pixel's: conv2's weight gradient ran at 65-77 GFLOP/s on one Zen 3 core reading the gradient
+/// in place, 85-87 from blocks (the copy included).
+public func convolveDirectWeightGradient(_ input: UnsafePointer<Float>, gradientBlocks: UnsafePointer<Float>,
                                          images: Range<Int>, geometry g: ConvGeometry, filters f: Int,
-                                         kernelGradient: UnsafeMutablePointer<Float>,
-                                         packedGradient: UnsafeMutablePointer<Float>) {
+                                         kernelGradient: UnsafeMutablePointer<Float>) {
     let run = g.kernelWidth * g.channels, rowStride = g.width * g.channels
     let taps = g.patchSize, imageStride = g.height * rowStride
     let pixels = images.count * g.patchesPerImage
-    packFilterBlocks(gradOutput + images.lowerBound * g.patchesPerImage * f, rows: pixels, filters: f,
-                     into: packedGradient)
     for k in stride(from: 0, to: taps, by: tileRows) {
         let rows = min(tileRows, taps - k)
         let offsets = RowPointers(base: input, first: k, count: rows) { ($0 / run) * rowStride + $0 % run }
@@ -124,7 +121,7 @@ public func convolveDirectWeightGradient(_ input: UnsafePointer<Float>, _ gradOu
             for (i, b) in images.enumerated() {
                 for oy in 0..<g.outHeight {
                     let a = RowPointers(shifting: offsets, by: b * imageStride + oy * rowStride)
-                    let dOut = packedGradient + fb * pixels + (i * g.patchesPerImage + oy * g.outWidth) * 16
+                    let dOut = gradientBlocks + fb * pixels + (i * g.patchesPerImage + oy * g.outWidth) * 16
                     accumulateTile(&tile, a, aStride: g.channels, dOut, bStride: 16, count: g.outWidth)
                 }
             }
@@ -147,27 +144,30 @@ public func packFilterBlocks(_ m: UnsafePointer<Float>, rows: Int, filters f: In
 
 /// `inputGradient[corner(p) + k] = Σ_p Σ_f gradOutput[p, f] · kernel[k, f]` for the images of
 /// `images`, which are overwritten, on the calling thread: what `dOut · Wᵀ` and col2im give,
-/// without the patch matrix. `kernelTapBlocks` is the kernel in blocks of sixteen taps
-/// (`packKernelTapBlocks`), so that the product's right operand is read contiguously. The tile's six
-/// rows are six output pixels; each tile of sums is added onto the six patches' pixels it belongs to.
-public func convolveDirectInputGradient(_ gradOutput: UnsafePointer<Float>, images: Range<Int>,
+/// without the patch matrix. The output gradient comes as `gradientBlocks` (see
+/// `convolveDirectWeightGradient`) and the kernel as `kernelTapBlocks` (`packKernelTapBlocks`), so
+/// that both operands are read contiguously. The tile's six rows are six output pixels; each tile
+/// of sums is added onto the six patches' pixels it belongs to.
+public func convolveDirectInputGradient(gradientBlocks: UnsafePointer<Float>, images: Range<Int>,
                                         geometry g: ConvGeometry, kernelTapBlocks: UnsafePointer<Float>,
                                         filters f: Int, into inputGradient: UnsafeMutablePointer<Float>) {
     let run = g.kernelWidth * g.channels, rowStride = g.width * g.channels
     let taps = g.patchSize, imageFloats = g.height * rowStride
     let first = inputGradient + images.lowerBound * imageFloats
     first.update(repeating: 0, count: images.count * imageFloats)
-    let dOut = gradOutput + images.lowerBound * g.patchesPerImage * f
     let pixels = images.count * g.patchesPerImage
     for q in stride(from: 0, to: pixels, by: tileRows) {
         let rows = min(tileRows, pixels - q)
-        let a = RowPointers(base: dOut, first: q, count: rows) { $0 * f }
+        let a = RowPointers(base: gradientBlocks, first: q, count: rows) { $0 * 16 }
         let corners = patchCorners(first, first: q, count: rows, g)
         for k in stride(from: 0, to: taps, by: 16) {
             let shift = (k / run) * rowStride + k % run
             let dx = RowPointers(shifting: corners, by: shift)
             var tile = Tile(dx)
-            accumulateTile(&tile, a, aStride: 1, kernelTapBlocks + k * f, bStride: 16, count: f)
+            for fb in stride(from: 0, to: f, by: 16) {
+                accumulateTile(&tile, RowPointers(shifting: a, by: fb * pixels), aStride: 1,
+                               kernelTapBlocks + k * f + fb * 16, bStride: 16, count: 16)
+            }
             tile.store(to: dx, count: rows)
         }
     }
@@ -184,5 +184,16 @@ public func packKernelTapBlocks(_ kernel: UnsafePointer<Float>, taps: Int, filte
     for k in 0..<taps {
         let block = packed + (k / 16) * f * 16 + k % 16
         for j in 0..<f { block[j * 16] = kernel[k * f + j] }
+    }
+}
+
+/// `sums[j] += Σ_r m[r, j]` for a matrix in filter blocks (`packFilterBlocks`): the bias gradient
+/// of a direct convolution, row after row as `addColumnSums` adds them, so the same numbers.
+func addBlockColumnSums(_ blocks: UnsafePointer<Float>, rows: Int, filters f: Int, into sums: UnsafeMutablePointer<Float>) {
+    for fb in stride(from: 0, to: f, by: 16) {
+        var total = load(sums + fb)
+        let block = blocks + fb * rows
+        for r in 0..<rows { total += load(block + r * 16) }
+        store(total, sums + fb)
     }
 }

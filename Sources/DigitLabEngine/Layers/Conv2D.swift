@@ -134,36 +134,58 @@ public final class Conv2D: ImageLocalLayer {
     }
 
     public func backward(_ gradOutput: Tensor, images: Range<Int>, worker: Int) {
+        let pixels = images.count * geometry.patchesPerImage
+        let dOut = gradOutput.data + images.lowerBound * geometry.patchesPerImage * filters
+        if let blocks = outputGradientBlocks(worker: worker) {
+            packFilterBlocks(dOut, rows: pixels, filters: filters, into: blocks)
+            backwardFromBlocks(images: images, worker: worker)
+            return
+        }
         guard let input else { preconditionFailure("\(name): backward before forward") }
-        let rows = images.count * geometry.patchesPerImage
         let k = geometry.patchSize
         let col = scratch[worker].col.data
-        let dOut = gradOutput.data + images.lowerBound * geometry.patchesPerImage * filters
-        let (dW, db) = worker == 0 ? (kernel.gradient, bias.gradient)
-                                   : (scratch[worker].kernelGradient, scratch[worker].biasGradient)
-        switch method {
-        case .direct:
-            convolveDirectWeightGradient(input.data, gradOutput.data, images: images, geometry: geometry,
-                                         filters: filters, kernelGradient: dW.data, packedGradient: col)
-        case .patchMatrix:
-            // dW[k×f] += colᵀ · dOut: the HWIO kernel's own layout.
-            im2col(input.data, images: images, geometry: geometry, into: col)
-            gemm(transA: true, m: k, n: filters, k: rows,
-                 a: col, lda: k, b: dOut, ldb: filters, beta: 1,
-                 c: dW.data, ldc: filters, split: false)
-        }
-        addColumnSums(dOut, rows: rows, columns: filters, into: db.data)
+        let (dW, db) = gradients(worker: worker)
+        // dW[k×f] += colᵀ · dOut: the HWIO kernel's own layout.
+        im2col(input.data, images: images, geometry: geometry, into: col)
+        gemm(transA: true, m: k, n: filters, k: pixels, a: col, lda: k, b: dOut, ldb: filters, beta: 1,
+             c: dW.data, ldc: filters, split: false)
+        addColumnSums(dOut, rows: pixels, columns: filters, into: db.data)
         guard let inputGradient else { return }
-        if let kernelTapBlocks {
-            convolveDirectInputGradient(gradOutput.data, images: images, geometry: geometry,
+        gemm(transB: true, m: pixels, n: k, k: filters, a: dOut, lda: filters, b: kernel.value.data, ldb: filters,
+             c: col, ldc: k, split: false)
+        col2im(col, images: images, geometry: geometry, into: inputGradient.data)
+    }
+
+    /// On the direct path, where `worker`'s chunk of output gradient goes in filter blocks
+    /// (`packFilterBlocks`, the chunk's pixels counted from its first image) for
+    /// `backwardFromBlocks`; nil on the patch-matrix path. A pooling layer feeding this
+    /// convolution writes its gradient there itself (`MaxPool2D.Destination.filterBlocks`), which
+    /// saves writing the gradient as an image and copying it.
+    public func outputGradientBlocks(worker: Int) -> UnsafeMutablePointer<Float>? {
+        method == .direct ? scratch[worker].col.data : nil
+    }
+
+    /// The direct backward pass of `images`, from their output gradient already in
+    /// `outputGradientBlocks(worker:)`: bias and kernel gradients into `worker`'s partial sums, and
+    /// the input gradient if the layer computes one.
+    public func backwardFromBlocks(images: Range<Int>, worker: Int) {
+        guard let input, let blocks = outputGradientBlocks(worker: worker) else {
+            preconditionFailure("\(name): backward before forward, or not on the direct path")
+        }
+        let (dW, db) = gradients(worker: worker)
+        convolveDirectWeightGradient(input.data, gradientBlocks: blocks, images: images, geometry: geometry,
+                                     filters: filters, kernelGradient: dW.data)
+        addBlockColumnSums(blocks, rows: images.count * geometry.patchesPerImage, filters: filters, into: db.data)
+        if let inputGradient, let kernelTapBlocks {
+            convolveDirectInputGradient(gradientBlocks: blocks, images: images, geometry: geometry,
                                         kernelTapBlocks: kernelTapBlocks.data, filters: filters,
                                         into: inputGradient.data)
-        } else {
-            gemm(transB: true, m: rows, n: k, k: filters,
-                 a: dOut, lda: filters, b: kernel.value.data, ldb: filters,
-                 c: col, ldc: k, split: false)
-            col2im(col, images: images, geometry: geometry, into: inputGradient.data)
         }
+    }
+
+    /// Where `worker` sums its kernel and bias gradients: worker 0 straight into the parameters'.
+    private func gradients(worker: Int) -> (kernel: Tensor, bias: Tensor) {
+        worker == 0 ? (kernel.gradient, bias.gradient) : (scratch[worker].kernelGradient, scratch[worker].biasGradient)
     }
 
     public func finishBackward(workers: Int) {

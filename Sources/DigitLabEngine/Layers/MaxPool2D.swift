@@ -40,7 +40,17 @@ public final class MaxPool2D: ImageLocalLayer {
 
     public func backward(_ gradOutput: Tensor, images: Range<Int>, worker: Int) {
         guard let input = lastInput else { preconditionFailure("\(name): backward before forward") }
-        backward(gradOutput, input: input, into: gradInput, images: images, rectify: false)
+        backward(gradOutput, input: input, into: .tensor(gradInput), images: images, rectify: false)
+    }
+
+    /// Where `backward` writes the gradient with respect to its input.
+    public enum Destination {
+        /// A whole-batch NHWC tensor, at the images' places.
+        case tensor(Tensor)
+        /// The chunk's gradient in filter blocks (`packFilterBlocks`; pixels counted from the
+        /// chunk's first image): the output-gradient buffer of a direct convolution feeding this
+        /// pooling (`Conv2D.outputGradientBlocks`). Needs channels in multiples of 16.
+        case filterBlocks(UnsafeMutablePointer<Float>)
     }
 
     /// Pools `images` of `input` into `output`; with `rectify`, each maximum goes through ReLU.
@@ -70,20 +80,33 @@ public final class MaxPool2D: ImageLocalLayer {
         }
     }
 
-    /// Writes the gradient with respect to `input` for `images` into `gradient`: each output's
+    /// Writes the gradient with respect to `input` for `images` into `destination`: each output's
     /// gradient to its window's first maximum, zero elsewhere; with `rectify`, zero also where the
     /// maximum is not positive.
-    public func backward(_ gradOutput: Tensor, input: Tensor, into gradient: Tensor, images: Range<Int>, rectify: Bool) {
+    public func backward(_ gradOutput: Tensor, input: Tensor, into destination: Destination, images: Range<Int>,
+                         rectify: Bool) {
         let (h, w, c) = (inputShape[0], inputShape[1], inputShape[2])
         let (oh, ow) = (h / poolSize, w / poolSize)
-        let p = poolSize, x = input.data, g = gradOutput.data, dx = gradient.data
+        let p = poolSize, x = input.data, g = gradOutput.data
+        // Input pixel `pixel` (counted from the chunk's first image), channel `ch`, is at
+        // `origin + pixel·pixelStride + (ch rounded down to 16)·blockScale + ch % 16`: blockScale 1
+        // gives NHWC, pixelStride 16 and blockScale = the chunk's pixels give filter blocks.
+        let (origin, pixelStride, blockScale): (UnsafeMutablePointer<Float>, Int, Int) = switch destination {
+        case .tensor(let t): (t.data + images.lowerBound * h * w * c, c, 1)
+        case .filterBlocks(let blocks): (blocks, 16, images.count * h * w)
+        }
+        if case .filterBlocks = destination { precondition(c % 16 == 0, "\(name): filter blocks need channels in 16s, not \(c)") }
+        @inline(__always) func at(_ pixel: Int, _ ch: Int) -> UnsafeMutablePointer<Float> {
+            origin + pixel * pixelStride + (ch & ~15) * blockScale + (ch & 15)
+        }
         let zero = Lanes(repeating: 0)
         for task in images.lowerBound * oh..<images.upperBound * oh {
             let b = task / oh, oy = task % oh
-            let image = b * h * w * c
+            let image = b * h * w * c, firstPixel = (b - images.lowerBound) * h * w
             for ox in 0..<ow {
                 let o = ((b * oh + oy) * ow + ox) * c
                 let corner = image + (oy * p * w + ox * p) * c
+                let cornerPixel = firstPixel + oy * p * w + ox * p
                 var ch = 0
                 while ch + 16 <= c {
                     let m = windowMax(x + corner + ch, p: p, w: w, c: c)
@@ -92,9 +115,8 @@ public final class MaxPool2D: ImageLocalLayer {
                     var taken = SIMDMask<SIMD16<Int32>>(repeating: false)
                     for dy in 0..<p {
                         for dxx in 0..<p {
-                            let i = corner + (dy * w + dxx) * c + ch
-                            let hit = (load(x + i) .== m) .& .!taken
-                            store(zero.replacing(with: go, where: hit), dx + i)
+                            let hit = (load(x + corner + (dy * w + dxx) * c + ch) .== m) .& .!taken
+                            store(zero.replacing(with: go, where: hit), at(cornerPixel + dy * w + dxx, ch))
                             taken = taken .| hit
                         }
                     }
@@ -107,27 +129,33 @@ public final class MaxPool2D: ImageLocalLayer {
                     var taken = false
                     for dy in 0..<p {
                         for dxx in 0..<p {
-                            let i = corner + (dy * w + dxx) * c + ch
-                            let hit = !taken && x[i] == m
-                            dx[i] = hit ? go : 0
+                            let hit = !taken && x[corner + (dy * w + dxx) * c + ch] == m
+                            at(cornerPixel + dy * w + dxx, ch).pointee = hit ? go : 0
                             taken = taken || hit
                         }
                     }
                     ch += 1
                 }
             }
-            // Pixels of a trailing row or column that no window covers get no gradient.
-            if w > ow * p {
-                for dy in 0..<p {
-                    let row = dx + image + ((oy * p + dy) * w + ow * p) * c
-                    row.update(repeating: 0, count: (w - ow * p) * c)
-                }
+            // Pixels of a trailing column, and after the last window row a trailing row, that no
+            // window covers get no gradient.
+            for dy in 0..<p where w > ow * p {
+                let row = firstPixel + (oy * p + dy) * w
+                for xx in ow * p..<w { zeroPixel(row + xx, channels: c, at) }
             }
-            if oy == oh - 1 && h > oh * p {
-                (dx + image + oh * p * w * c).update(repeating: 0, count: (h - oh * p) * w * c)
+            if oy == oh - 1 {
+                for y in oh * p..<h { for xx in 0..<w { zeroPixel(firstPixel + y * w + xx, channels: c, at) } }
             }
         }
     }
+}
+
+/// Writes zero to every channel of `pixel`, at the places `at` gives.
+@inline(__always)
+private func zeroPixel(_ pixel: Int, channels c: Int, _ at: (Int, Int) -> UnsafeMutablePointer<Float>) {
+    var ch = 0
+    while ch + 16 <= c { store(Lanes(repeating: 0), at(pixel, ch)); ch += 16 }
+    while ch < c { at(pixel, ch).pointee = 0; ch += 1 }
 }
 
 /// The maximum over a `p`×`p` window of 16 channels starting at `window`, in an NHWC image `w`

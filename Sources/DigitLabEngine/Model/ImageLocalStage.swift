@@ -5,7 +5,10 @@
 ///
 /// A ReLU followed by a MaxPool2D runs as one step: pool, then rectify the maxima (see
 /// `MaxPool2D`), so the ReLU's 26x26x64 output is never written or read; the ReLU's own output
-/// buffer is left as it was.
+/// buffer is left as it was. In backward, when the layer before that ReLU is a direct `Conv2D`,
+/// the pooling writes its gradient straight into the convolution's output-gradient buffer in the
+/// layout the convolution's kernels read (`Conv2D.outputGradientBlocks`), so conv1's 26x26x64
+/// gradient is written once instead of written, read for the bias gradient, copied and read.
 ///
 /// Parameter gradients are summed per thread and then over threads in a fixed order, so a given
 /// batch size and thread count always give the same numbers.
@@ -15,14 +18,19 @@ public struct ImageLocalStage {
     public let imagesPerChunk: Int
     /// `layers[i + 1].inputGradient`: the gradient layer `i` receives in backward.
     private let innerGradients: [Tensor]
-    /// What each pass runs, in forward order.
+    /// What the forward pass runs, in order.
     private let steps: [Step]
+    /// What the backward pass runs, in order (last layers first).
+    private let backwardSteps: [Step]
 
     private enum Step {
         /// `layers[i]` on its own.
         case layer(Int)
         /// The ReLU `layers[i]` and the MaxPool2D `layers[i + 1]` together, reading `layers[i - 1]`'s output.
         case rectifiedPool(Int, MaxPool2D)
+        /// Backward only: the direct convolution `layers[i - 1]` and the rectified pooling of
+        /// `layers[i]` and `layers[i + 1]`, the pooling writing into the convolution's gradient blocks.
+        case pooledConvolution(Int, Conv2D, MaxPool2D)
     }
 
     /// Bytes of activations, gradients and scratch a chunk may occupy: about a third of the 1 MB
@@ -51,6 +59,18 @@ public struct ImageLocalStage {
             }
         }
         self.steps = steps
+        var backwardSteps: [Step] = []
+        var reversed = steps.reversed()[...]
+        while let step = reversed.popFirst() {
+            if case .rectifiedPool(let i, let pool) = step, case .layer(i - 1)? = reversed.first,
+               let conv = layers[i - 1] as? Conv2D, conv.method == .direct {
+                backwardSteps.append(.pooledConvolution(i, conv, pool))
+                reversed.removeFirst()
+            } else {
+                backwardSteps.append(step)
+            }
+        }
+        self.backwardSteps = backwardSteps
     }
 
     /// The gradient layer `i` receives in backward.
@@ -111,6 +131,7 @@ public struct ImageLocalStage {
                 switch step {
                 case .layer(let i): layers[i].forward(images: images, worker: w)
                 case .rectifiedPool(let i, let pool): pool.forward(layers[i - 1].output, images: images, rectify: true)
+                case .pooledConvolution: preconditionFailure("a backward-only step")
                 }
             }
         }
@@ -124,13 +145,17 @@ public struct ImageLocalStage {
     /// chunk, its parameter gradients summed into its own partial sums.
     func backward(_ gradOutput: Tensor, worker w: Int, of workers: Int, batch: Int) {
         forEachChunk(worker: w, of: workers, batch: batch) { images in
-            for step in steps.reversed() {
+            for step in backwardSteps {
                 switch step {
                 case .layer(let i):
                     layers[i].backward(outputGradient(i, last: gradOutput), images: images, worker: w)
                 case .rectifiedPool(let i, let pool):
                     pool.backward(outputGradient(i + 1, last: gradOutput), input: layers[i - 1].output,
-                                  into: innerGradients[i - 1], images: images, rectify: true)
+                                  into: .tensor(innerGradients[i - 1]), images: images, rectify: true)
+                case .pooledConvolution(let i, let conv, let pool):
+                    pool.backward(outputGradient(i + 1, last: gradOutput), input: conv.output,
+                                  into: .filterBlocks(conv.outputGradientBlocks(worker: w)!), images: images, rectify: true)
+                    conv.backwardFromBlocks(images: images, worker: w)
                 }
             }
         }
