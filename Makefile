@@ -21,9 +21,15 @@ BIN := .build/release/digitlab
 # binary that must run on older CPUs), `make CPU=native` for this CPU exactly.
 # The convolution kernels multiply and add in one fused instruction when the build targets FMA
 # (DIGITLAB_FMA; a baseline build would make each fused lane a library call).
-CPU ?= $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo haswell)
+# Where the machine has AVX-512 (Intel since Skylake-SP, AMD since Zen 4) the build targets
+# Skylake-AVX512's instruction set and defines DIGITLAB_AVX512: the direct convolution kernels then
+# hold their sums in 512-bit registers, thirty-two columns a tile, and take the convolutions from
+# OpenBLAS's AVX-512 products (`digitlab blas` says which kernels run; `make bench` measures them).
+AVX512 := $(shell f=$$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null); for x in avx512f avx512bw avx512dq avx512vl avx512cd fma; do echo " $$f " | grep -qw $$x || exit 0; done; echo yes)
+CPU ?= $(if $(AVX512),skylake-avx512,$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo haswell))
 FMA := $(if $(CPU),$(shell grep -qw fma /proc/cpuinfo 2>/dev/null && echo -Xswiftc -DDIGITLAB_FMA))
-SWIFTFLAGS := -c release $(if $(CPU),-Xswiftc -target-cpu -Xswiftc $(CPU)) $(FMA)
+WIDE := $(if $(filter skylake-avx512 sapphirerapids icelake-server cascadelake cooperlake znver4 znver5 native,$(CPU)),$(if $(AVX512),-Xswiftc -DDIGITLAB_AVX512))
+SWIFTFLAGS := -c release $(if $(CPU),-Xswiftc -target-cpu -Xswiftc $(CPU)) $(FMA) $(WIDE)
 
 # Debian packages the build needs: OpenBLAS (CBLAS), LAPACKE, zlib, libpng, libjpeg, pkg-config;
 # and Fashion-MNIST (in /usr/share/datasets/fashion-mnist) for the study beyond the paper.

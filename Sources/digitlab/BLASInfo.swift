@@ -10,8 +10,9 @@ struct BLASInfo: ParsableCommand {
             The harness re-executes itself with OPENBLAS_CORETYPE=SkylakeX when OpenBLAS picked \
             AVX2 kernels on a CPU with AVX-512; an OPENBLAS_CORETYPE set by the environment is \
             always kept. `make test` runs the test suite under the same choice. Convolutions run \
-            on DigitLab's direct kernels unless OpenBLAS runs AVX-512 kernels, where they run as \
-            im2col and OpenBLAS products; DIGITLAB_CONVOLUTION=direct or =im2col decides instead.
+            on DigitLab's direct kernels, except in a build without AVX-512 (`make` builds for \
+            AVX-512 where the machine has it) where OpenBLAS runs AVX-512 kernels: there they run \
+            as im2col and OpenBLAS products. DIGITLAB_CONVOLUTION=direct or =im2col decides instead.
             """)
 
     @Flag(help: "Print only the core type, for scripts.")
@@ -25,8 +26,11 @@ struct BLASInfo: ParsableCommand {
         print("OpenBLAS core type: \(BLASRuntime.coreName) (\(why))")
         print("OpenBLAS configuration: \(BLASRuntime.config)")
         print("CPU cores: \(ProcessInfo.processInfo.activeProcessorCount)")
+        let kernels = DirectConvolution.usesAVX512 ? "AVX-512 kernels, \(tileColumns) columns a tile"
+            : "AVX2 kernels, \(tileColumns) columns a tile"
         let how = env["DIGITLAB_CONVOLUTION"].map { "DIGITLAB_CONVOLUTION=\($0), set by the environment" }
-            ?? (DirectConvolution.enabled ? "OpenBLAS runs no AVX-512 kernels here" : "OpenBLAS runs AVX-512 kernels here")
-        print("Convolutions: \(DirectConvolution.enabled ? "direct kernels" : "im2col and OpenBLAS products") (\(how))")
+            ?? (DirectConvolution.usesAVX512 ? "this build has AVX-512 kernels"
+                : DirectConvolution.enabled ? "OpenBLAS runs no AVX-512 kernels here" : "OpenBLAS runs AVX-512 kernels here, this build's are AVX2")
+        print("Convolutions: \(DirectConvolution.enabled ? "direct \(kernels)" : "im2col and OpenBLAS products") (\(how))")
     }
 }

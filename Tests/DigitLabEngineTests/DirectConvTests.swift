@@ -3,17 +3,17 @@ import Testing
 
 /// The direct convolution kernels must compute what im2col, a GEMM and col2im compute: for the
 /// paper's three layers (conv1's one channel needs no input gradient), for pixel and tap counts
-/// that leave a partial tile of rows (121 pixels, 9 and 16 taps), and for kernels that are not
-/// square.
+/// that leave a partial tile of rows (121 pixels, 9 and 32 taps), for several filter blocks
+/// whatever the build's tile width (16 or 32 columns), and for kernels that are not square.
 @Suite("Direct convolution")
 struct DirectConvTests {
     @Test("forward, weight gradient and input gradient equal im2col with GEMM",
-          arguments: [(28, 28, 1, 3, 3, 64), (13, 13, 64, 3, 3, 64), (5, 5, 64, 3, 3, 64), (9, 7, 32, 5, 2, 48),
-                      (4, 4, 16, 1, 1, 16), (12, 9, 3, 5, 2, 32)])
+          arguments: [(28, 28, 1, 3, 3, 64), (13, 13, 64, 3, 3, 64), (5, 5, 64, 3, 3, 64), (9, 7, 32, 5, 2, 96),
+                      (4, 4, 32, 1, 1, 32), (12, 9, 3, 5, 2, 32)])
     func equalsIm2colGEMM(height: Int, width: Int, channels: Int, kernelHeight: Int, kernelWidth: Int, filters: Int) {
         let g = ConvGeometry(height: height, width: width, channels: channels,
                              kernelHeight: kernelHeight, kernelWidth: kernelWidth)
-        let inputGradient = channels % 16 == 0
+        let w = tileColumns, inputGradient = channels % w == 0
         #expect(DirectConvolution.supports(g, filters: filters, inputGradient: inputGradient))
         let batch = 3, images = 1..<3, rows = images.count * g.patchesPerImage, k = g.patchSize
         let imageFloats = height * width * channels, outFloats = g.patchesPerImage * filters
@@ -24,7 +24,7 @@ struct DirectConvTests {
         im2col(x.data, images: images, geometry: g, into: col.data)
 
         let direct = Tensor(shape: [batch * outFloats])
-        let filterBlocks = Tensor(shape: [filters / 16, k, 16])
+        let filterBlocks = Tensor(shape: [filters / w, k, w])
         packFilterBlocks(kernel.data, rows: k, filters: filters, into: filterBlocks.data)
         convolveDirect(x.data, images: images, geometry: g, kernelFilterBlocks: filterBlocks.data, bias: bias.data,
                        filters: filters, into: direct.data)
@@ -41,7 +41,7 @@ struct DirectConvTests {
         let dW = randomTensor([k * filters], seed: 5)
         let expectedDW = Tensor(shape: dW.shape, values: dW.array)
         let dOut = gradOutput.data + images.lowerBound * outFloats
-        let gradientBlocks = Tensor(shape: [filters / 16, rows, 16])
+        let gradientBlocks = Tensor(shape: [filters / w, rows, w])
         packFilterBlocks(dOut, rows: rows, filters: filters, into: gradientBlocks.data)
         convolveDirectWeightGradient(x.data, gradientBlocks: gradientBlocks.data, images: images, geometry: g,
                                      filters: filters, kernelGradient: dW.data)
@@ -51,7 +51,7 @@ struct DirectConvTests {
 
         // The input gradient overwrites its images (here filled with noise first), and only those.
         guard inputGradient else { return }
-        let packed = Tensor(shape: [k / 16, filters, 16])
+        let packed = Tensor(shape: [k / w, filters, w])
         packKernelTapBlocks(kernel.data, taps: k, filters: filters, into: packed.data)
         let dX = randomTensor([batch * imageFloats], seed: 7), before = dX.array
         convolveDirectInputGradient(gradientBlocks: gradientBlocks.data, images: images, geometry: g, kernelTapBlocks: packed.data,
@@ -64,11 +64,15 @@ struct DirectConvTests {
         #expect(Array(dX.array[..<imageFloats]) == Array(before[..<imageFloats]))
     }
 
-    @Test("a convolution goes direct when its filters, and its channels if it passes a gradient back, are multiples of 16")
+    @Test("a convolution goes direct when its filters, and its channels if it passes a gradient back, are multiples of the tile width")
     func choosesDirectPath() {
         #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: 64, kernelSize: 3, capacity: 1, direct: false).method == .patchMatrix)
         #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: 64, kernelSize: 3, capacity: 1, direct: true).method == .direct)
         #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: 40, kernelSize: 3, capacity: 1).method == .patchMatrix)
+        #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: tileColumns + 8, kernelSize: 3, capacity: 1,
+                       direct: true).method == .patchMatrix)
+        #expect(Conv2D(name: "c", inputShape: [13, 13, tileColumns / 2], filters: 64, kernelSize: 3, capacity: 1,
+                       direct: true).method == .patchMatrix)
         #expect(Conv2D(name: "c", inputShape: [13, 13, 3], filters: 64, kernelSize: 3, capacity: 1).method == .patchMatrix)
         #expect(Conv2D(name: "c", inputShape: [28, 28, 1], filters: 64, kernelSize: 3, capacity: 1,
                        computesInputGradient: false, direct: true).method == .direct)
@@ -107,13 +111,16 @@ struct DirectConvTests {
         }
     }
 
-    @Test("direct kernels unless OpenBLAS runs AVX-512 kernels; DIGITLAB_CONVOLUTION decides over both")
+    @Test("direct kernels, unless they are AVX2 and OpenBLAS runs AVX-512 kernels; DIGITLAB_CONVOLUTION decides over both")
     func enabledRule() {
-        #expect(DirectConvolution.chooses(coreName: "Zen", environment: [:]))
-        #expect(DirectConvolution.chooses(coreName: "Haswell", environment: [:]))
-        #expect(!DirectConvolution.chooses(coreName: "SkylakeX", environment: [:]))
-        #expect(!DirectConvolution.chooses(coreName: "Cooperlake", environment: [:]))
-        #expect(DirectConvolution.chooses(coreName: "SkylakeX", environment: ["DIGITLAB_CONVOLUTION": "direct"]))
-        #expect(!DirectConvolution.chooses(coreName: "Zen", environment: ["DIGITLAB_CONVOLUTION": "im2col"]))
+        for avx512 in [false, true] {
+            #expect(DirectConvolution.chooses(coreName: "Zen", environment: [:], kernelsUseAVX512: avx512))
+            #expect(DirectConvolution.chooses(coreName: "Haswell", environment: [:], kernelsUseAVX512: avx512))
+            #expect(DirectConvolution.chooses(coreName: "SkylakeX", environment: [:], kernelsUseAVX512: avx512) == avx512)
+            #expect(DirectConvolution.chooses(coreName: "Cooperlake", environment: [:], kernelsUseAVX512: avx512) == avx512)
+            #expect(DirectConvolution.chooses(coreName: "SkylakeX", environment: ["DIGITLAB_CONVOLUTION": "direct"], kernelsUseAVX512: avx512))
+            #expect(!DirectConvolution.chooses(coreName: "Zen", environment: ["DIGITLAB_CONVOLUTION": "im2col"], kernelsUseAVX512: avx512))
+        }
+        #expect(DirectConvolution.usesAVX512 == (tileColumns == 32))
     }
 }

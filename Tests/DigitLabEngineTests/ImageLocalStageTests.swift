@@ -9,8 +9,9 @@ import Testing
 struct ImageLocalStageTests {
     /// conv (13x13x8 → 11x11x16) → relu → pool, with random weights; `first` makes the conv a
     /// first layer, which computes no input gradient.
-    func block(seed: UInt64, first: Bool, channels: Int = 8, direct: Bool = DirectConvolution.enabled) -> [any ImageLocalLayer] {
-        let conv = Conv2D(name: "conv", inputShape: [13, 13, channels], filters: 16, kernelSize: 3, capacity: 7,
+    func block(seed: UInt64, first: Bool, channels: Int = 8, filters: Int = 16,
+               direct: Bool = DirectConvolution.enabled) -> [any ImageLocalLayer] {
+        let conv = Conv2D(name: "conv", inputShape: [13, 13, channels], filters: filters, kernelSize: 3, capacity: 7,
                           computesInputGradient: !first, direct: direct)
         var rng = Xoshiro256(seed: seed)
         for p in conv.parameters { for i in 0..<p.value.count { p.value[i] = rng.uniform(-0.3, 0.3) } }
@@ -94,11 +95,13 @@ struct ImageLocalStageTests {
     @Test("a direct convolution whose pooling writes its output gradient in filter blocks gives exactly what its layers give one at a time",
           arguments: [true, false])
     func pooledConvolutionEqualsLayers(first: Bool) {
-        let batch = 7
-        let input = randomTensor([batch, 13, 13, 16], seed: 1)
+        // Two filter blocks whatever the build's tile width (16 or 32 columns).
+        let batch = 7, width = 2 * tileColumns
+        let input = randomTensor([batch, 13, 13, width], seed: 1)
         // 11x11 pooled to 5x5: the pooling drops a row and a column, whose gradient must be zero.
-        let gradOutput = randomTensor([batch, 5, 5, 16], seed: 2)
-        let layers = block(seed: 3, first: first, channels: 16, direct: true)
+        let gradOutput = randomTensor([batch, 5, 5, width], seed: 2)
+        let layers = block(seed: 3, first: first, channels: width, filters: width, direct: true)
+        #expect((layers[0] as! Conv2D).method == .direct)
         var x = input
         for layer in layers { x = ImageLocalStage(layers: [layer], imagesPerChunk: batch).forward(x, batch: batch, workers: 1) }
         var g = gradOutput
@@ -106,12 +109,13 @@ struct ImageLocalStageTests {
         let (out, grad) = (x.array, g.array)
         let gradients = layers[0].parameters.map(\.gradient.array)
 
-        let stage = ImageLocalStage(layers: block(seed: 3, first: first, channels: 16, direct: true), imagesPerChunk: batch)
+        let stage = ImageLocalStage(layers: block(seed: 3, first: first, channels: width, filters: width, direct: true),
+                                    imagesPerChunk: batch)
         let sameOutput = stage.forward(input, batch: batch, workers: 1).array == out
         #expect(sameOutput)
         // Whatever the buffer held before (another chunk size's layout) must not leak in.
         let blocks = (stage.layers[0] as! Conv2D).outputGradientBlocks(worker: 0)!
-        blocks.update(repeating: .nan, count: batch * 11 * 11 * 16)
+        blocks.update(repeating: .nan, count: batch * 11 * 11 * width)
         let stageGrad = stage.backward(gradOutput, batch: batch, workers: 1).array
         let sameInputGradient = stageGrad == grad
         if !first { #expect(sameInputGradient) }

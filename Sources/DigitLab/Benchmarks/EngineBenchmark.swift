@@ -72,7 +72,7 @@ public struct EngineBenchmark: Sendable {
                      "- CPU: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores",
                      "- OpenBLAS core type: \(coreName)" + (coreTypeFromEnvironment.map { " (OPENBLAS_CORETYPE=\($0))" } ?? " (OpenBLAS's own choice)"),
                      "- engine threads: \(engineThreads) (each GEMM split into \(engineThreads) single-threaded OpenBLAS calls)",
-                     "- convolutions: " + (DirectConvolution.enabled ? "DigitLab's direct kernels" : "im2col and OpenBLAS products")
+                     "- convolutions: " + (DirectConvolution.enabled ? "DigitLab's direct kernels (\(DirectConvolution.usesAVX512 ? "AVX-512" : "AVX2"), \(tileColumns) columns a tile)" : "im2col and OpenBLAS products")
                         + (ProcessInfo.processInfo.environment["DIGITLAB_CONVOLUTION"].map { " (DIGITLAB_CONVOLUTION=\($0))" } ?? ""),
                      "", "| measure | value | against the ceiling |", "| --- | --- | --- |"]
         lines.append("| large sgemm 2048³, engine split | \(fixed(largeGEMM.gflops, 1)) GFLOP/s | |")

@@ -15,33 +15,37 @@ import Foundation
 ///
 /// Layouts are the engine's: NHWC images, the HWIO kernel read as a `[kh·kw·c, f]` matrix, and
 /// outputs and their gradients `[pixels, f]` row-major. Filters (forward, weight gradient) and
-/// input channels (input gradient) go sixteen at a time: `DirectConvolution.supports` says when a
-/// convolution fits. The first layer's one-channel patches are short (9 taps), but sixteen filters
+/// input channels (input gradient) go `tileColumns` at a time (16 on AVX2, 32 on AVX-512):
+/// `DirectConvolution.supports` says when a convolution fits. The first layer's one-channel patches are short (9 taps), but sixteen filters
 /// of six pixels still fill the registers: its products run at 66-76 GFLOP/s on one Zen 3 core,
 /// where OpenBLAS managed 11-39% of its rate.
 
 /// When convolutions take the direct kernels.
 public enum DirectConvolution {
-    /// Whether convolutions that the kernels `support` take them (`Conv2D.Method.direct`). The
-    /// kernels are 16-lane loops built for AVX2 (two 256-bit registers a row); where OpenBLAS runs
-    /// AVX-512 kernels, which on a Zen 5 reach 490 GFLOP/s against 270 with AVX2, its products
-    /// are kept, since the direct path has not been measured against them. `DIGITLAB_CONVOLUTION`
-    /// set to `direct` or `im2col` decides instead, for comparisons.
+    /// Whether convolutions that the kernels `support` take them (`Conv2D.Method.direct`). A
+    /// build for AVX-512 (`make` on an AVX-512 machine defines `DIGITLAB_AVX512`) has kernels of
+    /// thirty-two columns in 512-bit registers and always takes them. A build for AVX2 has
+    /// sixteen-column kernels in 256-bit registers, and keeps OpenBLAS's products where OpenBLAS
+    /// runs AVX-512 kernels (on a Zen 5 those reach 490 GFLOP/s against 270 with AVX2).
+    /// `DIGITLAB_CONVOLUTION` set to `direct` or `im2col` decides instead, for comparisons.
     public static let enabled = chooses(coreName: BLASRuntime.coreName, environment: ProcessInfo.processInfo.environment)
 
+    /// Whether this build's kernels use AVX-512 registers.
+    public static let usesAVX512 = tileColumns == 32
+
     /// The rule behind `enabled`.
-    public static func chooses(coreName: String, environment: [String: String]) -> Bool {
+    public static func chooses(coreName: String, environment: [String: String], kernelsUseAVX512: Bool = usesAVX512) -> Bool {
         switch environment["DIGITLAB_CONVOLUTION"] {
         case "direct": true
         case "im2col": false
-        default: !KernelChoice.avx512Cores.contains(coreName)
+        default: kernelsUseAVX512 || !KernelChoice.avx512Cores.contains(coreName)
         }
     }
 
-    /// True when filters are a multiple of 16, the kernels' column width, and so are the input
-    /// channels if the `inputGradient` is needed (its columns are channels).
+    /// True when filters are a multiple of `tileColumns`, the kernels' column width, and so are
+    /// the input channels if the `inputGradient` is needed (its columns are channels).
     public static func supports(_ g: ConvGeometry, filters: Int, inputGradient: Bool) -> Bool {
-        filters % 16 == 0 && (!inputGradient || g.channels % 16 == 0)
+        filters % tileColumns == 0 && (!inputGradient || g.channels % tileColumns == 0)
     }
 }
 
@@ -74,7 +78,7 @@ private func patchCorners(_ images: UnsafePointer<Float>, first q: Int, count: I
 
 /// `out[p, f] = bias[f] + Σ_k patch(p)[k] · kernel[k, f]` for the output pixels of `images`, on
 /// the calling thread: what im2col and `col · W + b` give, without the patch matrix.
-/// `kernelFilterBlocks` is the kernel in blocks of sixteen filters (`packFilterBlocks` with `taps` rows), so that a
+/// `kernelFilterBlocks` is the kernel in blocks of `tileColumns` filters (`packFilterBlocks` with `taps` rows), so that a
 /// tile's right operand is one contiguous run rather than 64-byte pieces a kernel row apart
 /// (conv2: 89 -> 98 GFLOP/s on one Zen 3 core).
 public func convolveDirect(_ input: UnsafePointer<Float>, images: Range<Int>, geometry g: ConvGeometry,
@@ -87,12 +91,12 @@ public func convolveDirect(_ input: UnsafePointer<Float>, images: Range<Int>, ge
     for q in stride(from: 0, to: pixels, by: tileRows) {
         let rows = min(tileRows, pixels - q)
         let corners = patchCorners(first, first: q, count: rows, g)
-        for fb in stride(from: 0, to: f, by: 16) {
-            var tile = Tile(repeating: load(bias + fb))
+        for fb in stride(from: 0, to: f, by: tileColumns) {
+            var tile = Tile(repeating: TileRow(bias + fb))
             let block = kernelFilterBlocks + fb * taps
             for ky in 0..<g.kernelHeight {
                 let a = RowPointers(shifting: corners, by: ky * rowStride)
-                accumulateTile(&tile, a, aStride: 1, block + ky * run * 16, bStride: 16, count: run)
+                accumulateTile(&tile, a, aStride: 1, block + ky * run * tileColumns, bStride: tileColumns, count: run)
             }
             tile.store(to: out + q * f + fb, stride: f, count: rows)
         }
@@ -103,7 +107,7 @@ public func convolveDirect(_ input: UnsafePointer<Float>, images: Range<Int>, ge
 /// `images`, on the calling thread: what `colᵀ · dOut` gives, without the patch matrix. The tile's
 /// six rows are six taps; its inner loop runs along an output row, one pixel (`c` floats) a step.
 /// The output gradient comes as `gradientBlocks`, the images' `[pixels, f]` gradient in filter
-/// blocks (`packFilterBlocks`), so that each step's sixteen filters are contiguous with the next
+/// blocks (`packFilterBlocks`), so that each step's filters are contiguous with the next
 /// pixel's: conv2's weight gradient ran at 65-77 GFLOP/s on one Zen 3 core reading the gradient
 /// in place, 85-87 from blocks (the copy included).
 public func convolveDirectWeightGradient(_ input: UnsafePointer<Float>, gradientBlocks: UnsafePointer<Float>,
@@ -115,14 +119,14 @@ public func convolveDirectWeightGradient(_ input: UnsafePointer<Float>, gradient
     for k in stride(from: 0, to: taps, by: tileRows) {
         let rows = min(tileRows, taps - k)
         let offsets = RowPointers(base: input, first: k, count: rows) { ($0 / run) * rowStride + $0 % run }
-        for fb in stride(from: 0, to: f, by: 16) {
+        for fb in stride(from: 0, to: f, by: tileColumns) {
             let dW = kernelGradient + k * f + fb
             var tile = Tile(dW, stride: f, count: rows)
             for (i, b) in images.enumerated() {
                 for oy in 0..<g.outHeight {
                     let a = RowPointers(shifting: offsets, by: b * imageStride + oy * rowStride)
-                    let dOut = gradientBlocks + fb * pixels + (i * g.patchesPerImage + oy * g.outWidth) * 16
-                    accumulateTile(&tile, a, aStride: g.channels, dOut, bStride: 16, count: g.outWidth)
+                    let dOut = gradientBlocks + fb * pixels + (i * g.patchesPerImage + oy * g.outWidth) * tileColumns
+                    accumulateTile(&tile, a, aStride: g.channels, dOut, bStride: tileColumns, count: g.outWidth)
                 }
             }
             tile.store(to: dW, stride: f, count: rows)
@@ -130,15 +134,15 @@ public func convolveDirectWeightGradient(_ input: UnsafePointer<Float>, gradient
     }
 }
 
-/// Writes the row-major `[rows, f]` matrix `m` (`f` a multiple of 16) as `f / 16` blocks of
-/// `[rows, 16]`: block `j` holds columns `16j ..< 16j + 16` of every row, row after row. The
-/// direct kernels read sixteen columns a step, so this turns a walk down the rows into one
-/// contiguous stream.
+/// Writes the row-major `[rows, f]` matrix `m` (`f` a multiple of `tileColumns`, W) as `f / W`
+/// blocks of `[rows, W]`: block `j` holds columns `Wj ..< Wj + W` of every row, row after row. The
+/// direct kernels read W columns a step, so this turns a walk down the rows into one contiguous
+/// stream.
 public func packFilterBlocks(_ m: UnsafePointer<Float>, rows: Int, filters f: Int,
                              into packed: UnsafeMutablePointer<Float>) {
-    precondition(f % 16 == 0, "filter blocks need a multiple of 16 columns, not \(f)")
+    precondition(f % tileColumns == 0, "filter blocks need a multiple of \(tileColumns) columns, not \(f)")
     for r in 0..<rows {
-        for fb in stride(from: 0, to: f, by: 16) { store(load(m + r * f + fb), packed + fb * rows + r * 16) }
+        for fb in stride(from: 0, to: f, by: tileColumns) { TileRow(m + r * f + fb).store(to: packed + fb * rows + r * tileColumns) }
     }
 }
 
@@ -158,42 +162,42 @@ public func convolveDirectInputGradient(gradientBlocks: UnsafePointer<Float>, im
     let pixels = images.count * g.patchesPerImage
     for q in stride(from: 0, to: pixels, by: tileRows) {
         let rows = min(tileRows, pixels - q)
-        let a = RowPointers(base: gradientBlocks, first: q, count: rows) { $0 * 16 }
+        let a = RowPointers(base: gradientBlocks, first: q, count: rows) { $0 * tileColumns }
         let corners = patchCorners(first, first: q, count: rows, g)
-        for k in stride(from: 0, to: taps, by: 16) {
+        for k in stride(from: 0, to: taps, by: tileColumns) {
             let shift = (k / run) * rowStride + k % run
             let dx = RowPointers(shifting: corners, by: shift)
             var tile = Tile(dx)
-            for fb in stride(from: 0, to: f, by: 16) {
+            for fb in stride(from: 0, to: f, by: tileColumns) {
                 accumulateTile(&tile, RowPointers(shifting: a, by: fb * pixels), aStride: 1,
-                               kernelTapBlocks + k * f + fb * 16, bStride: 16, count: 16)
+                               kernelTapBlocks + k * f + fb * tileColumns, bStride: tileColumns, count: tileColumns)
             }
             tile.store(to: dx, count: rows)
         }
     }
 }
 
-/// Writes the HWIO kernel `[kh·kw·c, f]` (`taps` a multiple of 16) as `taps / 16` blocks of
-/// `[f, 16]`, for `convolveDirectInputGradient`: block `k / 16` holds taps `k ..< k + 16` of every
-/// filter, filter after filter, so the kernel's inner loop over filters reads one contiguous 4 KB
-/// block (64 filters) where the transpose `[f, taps]` had it stride 2.3 KB a step (conv2's input
+/// Writes the HWIO kernel `[kh·kw·c, f]` (`taps` a multiple of `tileColumns`, W) as `taps / W`
+/// blocks of `[f, W]`, for `convolveDirectInputGradient`: block `k / W` holds taps `k ..< k + W`
+/// of every filter, filter after filter, so the kernel's inner loop over filters reads one
+/// contiguous block where the transpose `[f, taps]` had it stride 2.3 KB a step (conv2's input
 /// gradient: 87 -> 93 GFLOP/s on one Zen 3 core).
 public func packKernelTapBlocks(_ kernel: UnsafePointer<Float>, taps: Int, filters f: Int,
                                 into packed: UnsafeMutablePointer<Float>) {
-    precondition(taps % 16 == 0, "tap blocks need a multiple of 16 taps, not \(taps)")
+    precondition(taps % tileColumns == 0, "tap blocks need a multiple of \(tileColumns) taps, not \(taps)")
     for k in 0..<taps {
-        let block = packed + (k / 16) * f * 16 + k % 16
-        for j in 0..<f { block[j * 16] = kernel[k * f + j] }
+        let block = packed + (k / tileColumns) * f * tileColumns + k % tileColumns
+        for j in 0..<f { block[j * tileColumns] = kernel[k * f + j] }
     }
 }
 
 /// `sums[j] += Σ_r m[r, j]` for a matrix in filter blocks (`packFilterBlocks`): the bias gradient
 /// of a direct convolution, row after row as `addColumnSums` adds them, so the same numbers.
 func addBlockColumnSums(_ blocks: UnsafePointer<Float>, rows: Int, filters f: Int, into sums: UnsafeMutablePointer<Float>) {
-    for fb in stride(from: 0, to: f, by: 16) {
-        var total = load(sums + fb)
+    for fb in stride(from: 0, to: f, by: tileColumns) {
+        var total = TileRow(sums + fb)
         let block = blocks + fb * rows
-        for r in 0..<rows { total += load(block + r * 16) }
-        store(total, sums + fb)
+        for r in 0..<rows { total = total + TileRow(block + r * tileColumns) }
+        total.store(to: sums + fb)
     }
 }

@@ -1,19 +1,79 @@
 /// The register-blocked inner kernel of the direct convolutions (DirectConv.swift): a tile of six
-/// rows by sixteen columns of a matrix product, whose twelve AVX2 registers of sums stay in
-/// registers while the inner dimension runs. Each step loads sixteen columns of the right operand
-/// once and multiplies them by six broadcast values of the left operand, one from each of six row
-/// pointers: rows need not be evenly spaced, which is what lets a convolution read its patches
-/// from the images in place.
+/// rows by `tileColumns` columns of a matrix product, whose sums stay in registers while the inner
+/// dimension runs. Each step loads a row's worth of columns of the right operand once and
+/// multiplies them by six broadcast values of the left operand, one from each of six row pointers:
+/// rows need not be evenly spaced, which is what lets a convolution read its patches from the
+/// images in place.
 
 /// Rows of the product one kernel call computes.
 let tileRows = 6
 
-/// Six rows of sixteen sums: one tile of a product, held in registers while `accumulateTile` runs.
-struct Tile {
-    var r0: Lanes, r1: Lanes, r2: Lanes, r3: Lanes, r4: Lanes, r5: Lanes
+#if DIGITLAB_AVX512
+/// A tile row: thirty-two columns, two 512-bit registers. Six rows of one register each would
+/// leave six chains of dependent multiply-adds, too few to cover the FMA latency of two AVX-512
+/// units (four cycles, two a cycle: eight in flight); twelve registers of sums cover it, and each
+/// broadcast value feeds two multiply-adds instead of one.
+struct TileRow {
+    var low: Lanes, high: Lanes
 
     @inline(__always)
-    init(repeating v: Lanes) { r0 = v; r1 = v; r2 = v; r3 = v; r4 = v; r5 = v }
+    init(low: Lanes, high: Lanes) { self.low = low; self.high = high }
+
+    @inline(__always)
+    init(_ p: UnsafePointer<Float>) { low = load(p); high = load(p + 16) }
+
+    @inline(__always)
+    func store(to p: UnsafeMutablePointer<Float>) { DigitLabEngine.store(low, p); DigitLabEngine.store(high, p + 16) }
+
+    @inline(__always)
+    static func + (a: TileRow, b: TileRow) -> TileRow { TileRow(low: a.low + b.low, high: a.high + b.high) }
+
+    /// `self + a · b`, lane by lane, `a` the same in every lane.
+    @inline(__always)
+    func adding(_ a: Float, times b: TileRow) -> TileRow {
+        let s = Lanes(repeating: a)
+        return TileRow(low: multiplyAdd(low, s, b.low), high: multiplyAdd(high, s, b.high))
+    }
+
+    static var zero: TileRow { TileRow(low: Lanes(repeating: 0), high: Lanes(repeating: 0)) }
+}
+
+/// Columns of a tile: the width of the blocks the direct kernels read their operands in.
+public let tileColumns = 32
+#else
+/// A tile row: sixteen columns, two 256-bit registers on AVX2 (twelve registers of sums).
+struct TileRow {
+    var lanes: Lanes
+
+    @inline(__always)
+    init(lanes: Lanes) { self.lanes = lanes }
+
+    @inline(__always)
+    init(_ p: UnsafePointer<Float>) { lanes = load(p) }
+
+    @inline(__always)
+    func store(to p: UnsafeMutablePointer<Float>) { DigitLabEngine.store(lanes, p) }
+
+    @inline(__always)
+    static func + (a: TileRow, b: TileRow) -> TileRow { TileRow(lanes: a.lanes + b.lanes) }
+
+    /// `self + a · b`, lane by lane, `a` the same in every lane.
+    @inline(__always)
+    func adding(_ a: Float, times b: TileRow) -> TileRow { TileRow(lanes: multiplyAdd(lanes, Lanes(repeating: a), b.lanes)) }
+
+    static var zero: TileRow { TileRow(lanes: Lanes(repeating: 0)) }
+}
+
+/// Columns of a tile: the width of the blocks the direct kernels read their operands in.
+public let tileColumns = 16
+#endif
+
+/// Six rows of `tileColumns` sums: one tile of a product, held in registers while `accumulateTile` runs.
+struct Tile {
+    var r0: TileRow, r1: TileRow, r2: TileRow, r3: TileRow, r4: TileRow, r5: TileRow
+
+    @inline(__always)
+    init(repeating v: TileRow) { r0 = v; r1 = v; r2 = v; r3 = v; r4 = v; r5 = v }
 }
 
 /// Six row pointers of a tile's left operand.
@@ -32,22 +92,22 @@ struct RowPointers {
     }
 }
 
-/// `tile.r[i] += Σ_j a.p_i[j·aStride] · b[j·bStride ..< +16]` for `j < count`: the inner loop of
-/// every direct pass. Each step loads sixteen columns of `b` once and broadcasts six values of
-/// the left operand against them.
+/// `tile.r[i] += Σ_j a.p_i[j·aStride] · b[j·bStride ..< +tileColumns]` for `j < count`: the inner
+/// loop of every direct pass. Each step loads a tile row of `b` once and broadcasts six values of
+/// the left operand against it.
 @inline(__always)
 func accumulateTile(_ tile: inout Tile, _ a: RowPointers, aStride: Int,
                     _ b: UnsafePointer<Float>, bStride: Int, count: Int) {
     var (t0, t1, t2, t3, t4, t5) = (tile.r0, tile.r1, tile.r2, tile.r3, tile.r4, tile.r5)
     var ai = 0, bi = b
     for _ in 0..<count {
-        let w = load(bi)
-        t0 = multiplyAdd(t0, Lanes(repeating: a.p0[ai]), w)
-        t1 = multiplyAdd(t1, Lanes(repeating: a.p1[ai]), w)
-        t2 = multiplyAdd(t2, Lanes(repeating: a.p2[ai]), w)
-        t3 = multiplyAdd(t3, Lanes(repeating: a.p3[ai]), w)
-        t4 = multiplyAdd(t4, Lanes(repeating: a.p4[ai]), w)
-        t5 = multiplyAdd(t5, Lanes(repeating: a.p5[ai]), w)
+        let w = TileRow(bi)
+        t0 = t0.adding(a.p0[ai], times: w)
+        t1 = t1.adding(a.p1[ai], times: w)
+        t2 = t2.adding(a.p2[ai], times: w)
+        t3 = t3.adding(a.p3[ai], times: w)
+        t4 = t4.adding(a.p4[ai], times: w)
+        t5 = t5.adding(a.p5[ai], times: w)
         ai += aStride
         bi += bStride
     }
@@ -74,42 +134,42 @@ extension Tile {
     /// Loads the first `count` rows `p[i·stride]`; the others are zero.
     @inline(__always)
     init(_ p: UnsafePointer<Float>, stride: Int, count: Int) {
-        self.init(repeating: Lanes(repeating: 0))
-        r0 = load(p)
-        if count > 1 { r1 = load(p + stride) }
-        if count > 2 { r2 = load(p + 2 * stride) }
-        if count > 3 { r3 = load(p + 3 * stride) }
-        if count > 4 { r4 = load(p + 4 * stride) }
-        if count > 5 { r5 = load(p + 5 * stride) }
+        self.init(repeating: .zero)
+        r0 = TileRow(p)
+        if count > 1 { r1 = TileRow(p + stride) }
+        if count > 2 { r2 = TileRow(p + 2 * stride) }
+        if count > 3 { r3 = TileRow(p + 3 * stride) }
+        if count > 4 { r4 = TileRow(p + 4 * stride) }
+        if count > 5 { r5 = TileRow(p + 5 * stride) }
     }
 
     /// Loads the rows at six row pointers.
     @inline(__always)
     init(_ p: RowPointers) {
-        r0 = load(p.p0); r1 = load(p.p1); r2 = load(p.p2)
-        r3 = load(p.p3); r4 = load(p.p4); r5 = load(p.p5)
+        r0 = TileRow(p.p0); r1 = TileRow(p.p1); r2 = TileRow(p.p2)
+        r3 = TileRow(p.p3); r4 = TileRow(p.p4); r5 = TileRow(p.p5)
     }
 
     /// Stores the first `count` rows at `p + i·stride`.
     @inline(__always)
     func store(to p: UnsafeMutablePointer<Float>, stride: Int, count: Int) {
-        DigitLabEngine.store(r0, p)
-        if count > 1 { DigitLabEngine.store(r1, p + stride) }
-        if count > 2 { DigitLabEngine.store(r2, p + 2 * stride) }
-        if count > 3 { DigitLabEngine.store(r3, p + 3 * stride) }
-        if count > 4 { DigitLabEngine.store(r4, p + 4 * stride) }
-        if count > 5 { DigitLabEngine.store(r5, p + 5 * stride) }
+        r0.store(to: p)
+        if count > 1 { r1.store(to: p + stride) }
+        if count > 2 { r2.store(to: p + 2 * stride) }
+        if count > 3 { r3.store(to: p + 3 * stride) }
+        if count > 4 { r4.store(to: p + 4 * stride) }
+        if count > 5 { r5.store(to: p + 5 * stride) }
     }
 
     /// Stores the first `count` rows at their row pointers.
     @inline(__always)
     func store(to p: RowPointers, count: Int) {
         let m = { (q: UnsafePointer<Float>) in UnsafeMutablePointer(mutating: q) }
-        DigitLabEngine.store(r0, m(p.p0))
-        if count > 1 { DigitLabEngine.store(r1, m(p.p1)) }
-        if count > 2 { DigitLabEngine.store(r2, m(p.p2)) }
-        if count > 3 { DigitLabEngine.store(r3, m(p.p3)) }
-        if count > 4 { DigitLabEngine.store(r4, m(p.p4)) }
-        if count > 5 { DigitLabEngine.store(r5, m(p.p5)) }
+        r0.store(to: m(p.p0))
+        if count > 1 { r1.store(to: m(p.p1)) }
+        if count > 2 { r2.store(to: m(p.p2)) }
+        if count > 3 { r3.store(to: m(p.p3)) }
+        if count > 4 { r4.store(to: m(p.p4)) }
+        if count > 5 { r5.store(to: m(p.p5)) }
     }
 }

@@ -26,11 +26,11 @@ public final class Conv2D: ImageLocalLayer {
     /// kernel and bias gradients (worker 0 accumulates straight into the parameters' gradients).
     private var scratch: [Scratch] = []
 
-    /// The kernel in blocks of sixteen filters (`packFilterBlocks`), for the direct forward pass
+    /// The kernel in blocks of `tileColumns` filters (`packFilterBlocks`), for the direct forward pass
     /// (nil on the patch-matrix path); refreshed each forward, since the weights change between
     /// steps (a 147 KB copy for conv2, against its 9 MFLOP an image).
     private let kernelFilterBlocks: Tensor?
-    /// The kernel in blocks of sixteen taps (`packKernelTapBlocks`), for the direct input gradient
+    /// The kernel in blocks of `tileColumns` taps (`packKernelTapBlocks`), for the direct input gradient
     /// (so nil exactly when the input gradient goes through im2col or is not needed); refreshed
     /// each backward.
     private let kernelTapBlocks: Tensor?
@@ -68,8 +68,9 @@ public final class Conv2D: ImageLocalLayer {
         inputGradient = computesInputGradient ? Tensor(shape: [capacity] + inputShape) : nil
         method = direct && DirectConvolution.supports(geometry, filters: filters, inputGradient: computesInputGradient)
             ? .direct : .patchMatrix
-        kernelFilterBlocks = method == .direct ? Tensor(shape: [filters / 16, geometry.patchSize, 16]) : nil
-        kernelTapBlocks = method == .direct && computesInputGradient ? Tensor(shape: [geometry.patchSize / 16, filters, 16]) : nil
+        let w = tileColumns
+        kernelFilterBlocks = method == .direct ? Tensor(shape: [filters / w, geometry.patchSize, w]) : nil
+        kernelTapBlocks = method == .direct && computesInputGradient ? Tensor(shape: [geometry.patchSize / w, filters, w]) : nil
     }
 
     /// How the passes are computed, from the shape.

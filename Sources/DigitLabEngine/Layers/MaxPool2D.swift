@@ -89,15 +89,19 @@ public final class MaxPool2D: ImageLocalLayer {
         let (oh, ow) = (h / poolSize, w / poolSize)
         let p = poolSize, x = input.data, g = gradOutput.data
         // Input pixel `pixel` (counted from the chunk's first image), channel `ch`, is at
-        // `origin + pixel·pixelStride + (ch rounded down to 16)·blockScale + ch % 16`: blockScale 1
-        // gives NHWC, pixelStride 16 and blockScale = the chunk's pixels give filter blocks.
+        // `origin + pixel·pixelStride + (ch rounded down to W)·blockScale + ch % W`, W the
+        // direct kernels' `tileColumns` (a power of two): blockScale 1 gives NHWC, pixelStride W
+        // and blockScale = the chunk's pixels give filter blocks.
         let (origin, pixelStride, blockScale): (UnsafeMutablePointer<Float>, Int, Int) = switch destination {
         case .tensor(let t): (t.data + images.lowerBound * h * w * c, c, 1)
-        case .filterBlocks(let blocks): (blocks, 16, images.count * h * w)
+        case .filterBlocks(let blocks): (blocks, tileColumns, images.count * h * w)
         }
-        if case .filterBlocks = destination { precondition(c % 16 == 0, "\(name): filter blocks need channels in 16s, not \(c)") }
+        if case .filterBlocks = destination {
+            precondition(c % tileColumns == 0, "\(name): filter blocks need channels in \(tileColumns)s, not \(c)")
+        }
+        let mask = tileColumns - 1
         @inline(__always) func at(_ pixel: Int, _ ch: Int) -> UnsafeMutablePointer<Float> {
-            origin + pixel * pixelStride + (ch & ~15) * blockScale + (ch & 15)
+            origin + pixel * pixelStride + (ch & ~mask) * blockScale + (ch & mask)
         }
         let zero = Lanes(repeating: 0)
         for task in images.lowerBound * oh..<images.upperBound * oh {
