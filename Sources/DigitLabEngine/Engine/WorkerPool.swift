@@ -72,6 +72,7 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// A helper's life: wait for a new generation, run its share if the region has one, report.
     private func serve(share: Int) {
+        Denormals.flushToZero()
         var seen = 0
         while true {
             seen = waitForGeneration(after: seen)

@@ -154,6 +154,7 @@ public final class Model {
     @discardableResult
     public func forward(batch: Int) -> Tensor {
         precondition(batch > 0 && batch <= capacity, "batch \(batch) outside 1...\(capacity)")
+        Denormals.flushToZero()
         var x = input
         for pass in passes { x = pass.forward(x, batch: batch) }
         logits = x
@@ -195,6 +196,7 @@ public final class Model {
     /// Back-propagates the loss of the last forward pass (mean cross-entropy plus the L2 terms),
     /// filling every parameter's gradient.
     public func backward(labels: UnsafePointer<Int32>, batch: Int) {
+        Denormals.flushToZero()
         var g = head.backward(labels: labels, batch: batch)
         for pass in passes.reversed() { g = pass.backward(g, batch: batch) }
         for layer in layers {
