@@ -64,36 +64,50 @@ public struct GEMMRate: Sendable {
     /// training step's chunks spread over the threads as `measure` spreads products (each thread on
     /// its own copy of the layer); the shape is counted as the product it replaces (pixels ×
     /// filters × taps). The layer's backward with an input gradient also makes the weight gradient,
-    /// so for `.inputGradient` pass the weight gradient's own time as `weightGradientSeconds`:
-    /// the difference is counted as the input gradient's.
-    static func measureDirect(_ conv: Conv2D, pass: Pass, chunk: Int, products: Int, repeats: Int,
-                              weightGradientSeconds: Double = 0) -> GEMMRate {
+    /// so the input gradient's time is that backward's less a weight-gradient-only backward timed
+    /// in the same round: the median of those differences, which a host whose speed drifts between
+    /// two separate medians cannot push below zero or far above the pass's real time.
+    static func measureDirect(_ conv: Conv2D, pass: Pass, chunk: Int, products: Int, repeats: Int) -> GEMMRate {
         let g = conv.geometry, f = conv.filters
         let threads = max(1, min(EngineThreads.count, products))
-        let copies = (0..<threads).map { t in
-            let layer = Conv2D(name: conv.name, inputShape: conv.inputShape, filters: f, kernelSize: g.kernelHeight,
-                               capacity: chunk, computesInputGradient: pass == .inputGradient)
-            let x = Tensor(shape: [chunk] + conv.inputShape), dOut = Tensor(shape: [chunk] + conv.outputShape)
-            var rng = Xoshiro256(seed: UInt64(t + 1))
-            for i in 0..<x.count { x[i] = rng.nextUnitFloat() }
-            for i in 0..<dOut.count { dOut[i] = rng.nextUnitFloat() }
-            for i in 0..<layer.kernel.value.count { layer.kernel.value[i] = rng.nextUnitFloat() }
-            layer.prepareForward(input: x, workers: 1)
-            layer.prepareBackward(workers: 1)
-            return (layer: layer, dOut: dOut)
+        func copies(inputGradient: Bool) -> [(layer: Conv2D, dOut: Tensor)] {
+            (0..<threads).map { t in
+                let layer = Conv2D(name: conv.name, inputShape: conv.inputShape, filters: f, kernelSize: g.kernelHeight,
+                                   capacity: chunk, computesInputGradient: inputGradient)
+                let x = Tensor(shape: [chunk] + conv.inputShape), dOut = Tensor(shape: [chunk] + conv.outputShape)
+                var rng = Xoshiro256(seed: UInt64(t + 1))
+                for i in 0..<x.count { x[i] = rng.nextUnitFloat() }
+                for i in 0..<dOut.count { dOut[i] = rng.nextUnitFloat() }
+                for i in 0..<layer.kernel.value.count { layer.kernel.value[i] = rng.nextUnitFloat() }
+                layer.prepareForward(input: x, workers: 1)
+                layer.prepareBackward(workers: 1)
+                return (layer: layer, dOut: dOut)
+            }
         }
-        let seconds = medianSeconds(repeats: repeats) {
+        /// Seconds of one round: the batch's chunks of `pass` over the threads.
+        func round(_ copies: [(layer: Conv2D, dOut: Tensor)], forward: Bool) -> Double {
+            let t0 = DispatchTime.now().uptimeNanoseconds
             parallelFor(threads) { t in
                 let c = copies[t]
                 for _ in products * t / threads..<products * (t + 1) / threads {
-                    if pass == .forward {
+                    if forward {
                         c.layer.forward(images: 0..<chunk, worker: 0)
                     } else {
                         c.layer.backward(c.dOut, images: 0..<chunk, worker: 0)
                     }
                 }
             }
+            return Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
         }
+        let main = copies(inputGradient: pass == .inputGradient)
+        let weightOnly = pass == .inputGradient ? copies(inputGradient: false) : []
+        var times: [Double] = []
+        for r in 0...repeats {
+            var t = round(main, forward: pass == .forward)
+            if pass == .inputGradient { t -= round(weightOnly, forward: false) }
+            if r > 0 { times.append(t) }
+        }
+        let seconds = median(times) ?? .nan
         let pixels = chunk * g.patchesPerImage
         let (m, n, k) = switch pass {
         case .forward: (pixels, f, g.patchSize)
@@ -102,7 +116,7 @@ public struct GEMMRate: Sendable {
         }
         return GEMMRate(label: "\(conv.name) \(pass.rawValue), direct", m: m, n: n, k: k,
                         transA: pass == .weightGradient, transB: pass == .inputGradient, products: products,
-                        seconds: max(seconds - weightGradientSeconds, 1e-9))
+                        seconds: max(seconds, 1e-9))
     }
 
     /// A convolution's pass, as the bench names it.
@@ -127,13 +141,12 @@ public struct GEMMRate: Sendable {
                 let chunk = min(stage.imagesPerChunk, batch), products = (batch + chunk - 1) / chunk
                 let rows = chunk * conv.geometry.patchesPerImage, k = conv.geometry.patchSize, f = conv.filters
                 if conv.method == .direct {
-                    let weightGradient = measureDirect(conv, pass: .weightGradient, chunk: chunk, products: products,
-                                                       repeats: repeats)
                     rates.append(measureDirect(conv, pass: .forward, chunk: chunk, products: products, repeats: repeats))
-                    rates.append(weightGradient)
+                    rates.append(measureDirect(conv, pass: .weightGradient, chunk: chunk, products: products,
+                                               repeats: repeats))
                     if conv.computesInputGradient {
                         rates.append(measureDirect(conv, pass: .inputGradient, chunk: chunk, products: products,
-                                                   repeats: repeats, weightGradientSeconds: weightGradient.seconds))
+                                                   repeats: repeats))
                     }
                     continue
                 }
