@@ -2,52 +2,44 @@ import DigitLabEngine
 import Foundation
 import Testing
 
-/// Subnormal results must become zero on every thread that runs the engine's work, as on
-/// TensorFlow's threads: the main thread after a model pass, and the pool's helpers.
+/// Subnormal results must become zero inside the engine's passes, on the calling thread and on
+/// the pool's helpers, as on TensorFlow's threads, and only there: the mode is restored after.
 @Suite("Denormals")
 struct DenormalsTests {
     /// A fraction of the smallest normal float, computed at run time in a call the optimizer
     /// cannot fold or move across a change of the floating-point mode.
     @inline(never)
-    func halfSmallestNormal(_ scale: [Float]) -> Float { Float.leastNormalMagnitude * scale[0] }
+    func fractionOfSmallestNormal(_ scale: [Float]) -> Float { Float.leastNormalMagnitude * scale[0] }
 
-    /// Clears FTZ and DAZ on the calling thread (a test thread may have run a model pass).
-    func keepSubnormals() {
-        var env = fenv_t()
-        fegetenv(&env)
-        env.__mxcsr &= ~UInt32(0x8040)
-        fesetenv(&env)
-    }
-
-    @Test("after flushToZero a subnormal product is zero, before it it is not")
-    func flushesProducts() async {
-        let (before, after) = await Task.detached {
-            keepSubnormals()
-            let kept = halfSmallestNormal([0.5])
-            Denormals.flushToZero()
-            return (kept, halfSmallestNormal([0.25]))
+    @Test("inside flushingToZero a subnormal product is zero; outside, before and after, it is not")
+    func flushesProductsInScope() async {
+        let (before, inside, after) = await Task.detached {
+            Denormals.flushesToZero = false
+            let before = fractionOfSmallestNormal([0.5])
+            let inside = Denormals.flushingToZero { fractionOfSmallestNormal([0.25]) }
+            return (before, inside, fractionOfSmallestNormal([0.125]))
         }.value
-        // Compared as bits: on a thread with denormals-are-zero set, `before > 0` is false.
+        // Compared as bits: on a thread with denormals-are-zero set, `x > 0` is false for a subnormal x.
         #expect(before.bitPattern != 0 && before.isSubnormal)
-        #expect(after.bitPattern == 0)
+        #expect(inside.bitPattern == 0)
+        #expect(after.bitPattern != 0 && after.isSubnormal)
     }
 
-    @Test("the pool's helper threads flush subnormals to zero")
-    func helpersFlush() {
+    @Test("the pool's helper threads take the calling thread's mode for each region")
+    func helpersFollowTheCaller() async {
         // A pool of its own: the engine's is shared with tests running at the same time.
         let pool = WorkerPool(helpers: 1)
-        var flags = [Bool](repeating: false, count: 2), products = [Float](repeating: 1, count: 2)
-        flags.withUnsafeMutableBufferPointer { f in
-            products.withUnsafeMutableBufferPointer { p in
-                pool.run(shares: 2) { i in
-                    // The calling thread flushes only once it runs a model pass.
-                    if i == 0 { Denormals.flushToZero() }
-                    f[i] = Denormals.flushesToZero
-                    p[i] = halfSmallestNormal([0.5])
+        let results = await Task.detached {
+            [false, true, false].map { flush in
+                var products = [Float](repeating: 1, count: 2)
+                products.withUnsafeMutableBufferPointer { p in
+                    Denormals.flushesToZero = flush
+                    pool.run(shares: 2) { i in p[i] = fractionOfSmallestNormal([0.5]) }
+                    Denormals.flushesToZero = false
                 }
+                return products.map { $0.bitPattern == 0 }
             }
-        }
-        #expect(flags == [true, true])
-        #expect(products.map(\.bitPattern) == [0, 0])
+        }.value
+        #expect(results == [[false, false], [true, true], [false, false]])
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Subnormal floats (below 1.2e-38) flushed to zero, as TensorFlow computes on CPU.
+/// Subnormal floats (below 1.2e-38) flushed to zero during the engine's passes, as TensorFlow
+/// computes on CPU.
 ///
 /// Why: late in training some gradients and Adam's second moments (squares of gradients) fall
 /// into the subnormal range, and on Intel cores every multiply-add that reads or makes a
@@ -8,31 +9,46 @@ import Foundation
 /// model 207) case 7's epochs slowed from 12 s to 20-28 s over a 20-epoch run, in every seed, and
 /// a run resumed from epoch 18 was slow from its first step. TensorFlow sets flush-to-zero and
 /// denormals-are-zero on its threads, so this is also what the paper's Keras computed.
+///
+/// The mode is scoped (`flushingToZero`) rather than left set: other code on the same thread,
+/// LAPACK's factorizations for ZCA whitening among them, rescales tiny values in ways that
+/// subnormal arithmetic must support. The pool's helpers take the calling thread's mode for
+/// each region (`WorkerPool.run`).
 public enum Denormals {
-    /// Sets flush-to-zero (results) and denormals-are-zero (inputs) on the calling thread. The
-    /// engine calls it on its helper threads when they start and on the thread running each
-    /// model pass; it costs a few instructions.
-    @inline(__always)
-    public static func flushToZero() {
-        #if arch(x86_64)
-        let ftzDaz: UInt32 = 0x8040  // MXCSR bit 15 (FTZ) and bit 6 (DAZ)
-        var env = fenv_t()
-        fegetenv(&env)
-        if env.__mxcsr & ftzDaz != ftzDaz {
-            env.__mxcsr |= ftzDaz
-            fesetenv(&env)
+    /// MXCSR bit 15 (flush-to-zero: subnormal results become zero) and bit 6
+    /// (denormals-are-zero: subnormal inputs are read as zero).
+    private static let ftzDaz: UInt32 = 0x8040
+
+    /// Whether the calling thread flushes subnormals to zero; setting it changes the thread's mode.
+    public static var flushesToZero: Bool {
+        get {
+            #if arch(x86_64)
+            var env = fenv_t()
+            fegetenv(&env)
+            return env.__mxcsr & ftzDaz == ftzDaz
+            #else
+            return false
+            #endif
         }
-        #endif
+        set {
+            #if arch(x86_64)
+            var env = fenv_t()
+            fegetenv(&env)
+            let mode = newValue ? env.__mxcsr | ftzDaz : env.__mxcsr & ~ftzDaz
+            if mode != env.__mxcsr {
+                env.__mxcsr = mode
+                fesetenv(&env)
+            }
+            #endif
+        }
     }
 
-    /// Whether the calling thread flushes subnormals to zero.
-    public static var flushesToZero: Bool {
-        #if arch(x86_64)
-        var env = fenv_t()
-        fegetenv(&env)
-        return env.__mxcsr & 0x8040 == 0x8040
-        #else
-        return false
-        #endif
+    /// Runs `body` with subnormals flushed to zero on the calling thread (and on the pool's
+    /// helpers, in the regions it opens), then restores the thread's mode.
+    public static func flushingToZero<T>(_ body: () throws -> T) rethrows -> T {
+        let previous = flushesToZero
+        flushesToZero = true
+        defer { flushesToZero = previous }
+        return try body()
     }
 }

@@ -29,7 +29,8 @@ public final class WorkerPool: @unchecked Sendable {
     /// several threads) runs its work on its own thread instead.
     private let busy = Atomic<Bool>(false)
     /// The current region's body and its share count; written before `generation` is bumped.
-    private var job: (body: (Int) -> Void, shares: Int)?
+    /// With the calling thread's floating-point mode (`Denormals`), which helpers take for it.
+    private var job: (body: (Int) -> Void, shares: Int, flushesToZero: Bool)?
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     /// Helpers asleep on `wake`; guarded by `lock`.
@@ -57,7 +58,7 @@ public final class WorkerPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { body in
-            job = (body, shares)
+            job = (body, shares, Denormals.flushesToZero)
             remaining.store(helpers, ordering: .relaxed)
             pthread_mutex_lock(lock)
             generation.add(1, ordering: .releasing)
@@ -72,11 +73,13 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// A helper's life: wait for a new generation, run its share if the region has one, report.
     private func serve(share: Int) {
-        Denormals.flushToZero()
         var seen = 0
         while true {
             seen = waitForGeneration(after: seen)
-            if let job, share < job.shares { job.body(share) }
+            if let job, share < job.shares {
+                Denormals.flushesToZero = job.flushesToZero
+                job.body(share)
+            }
             remaining.subtract(1, ordering: .releasing)
         }
     }

@@ -32,6 +32,11 @@ public final class Adam {
 
     /// Applies one update from the parameters' current gradients.
     public func update() {
+        // Second moments are squares of gradients: the first values to go subnormal (Denormals).
+        Denormals.flushingToZero { applyStep() }
+    }
+
+    private func applyStep() {
         step += 1
         let t = Double(step)
         let alpha = Float(Double(settings.learningRate) * (1 - pow(Double(settings.beta2), t)).squareRoot()

@@ -154,11 +154,12 @@ public final class Model {
     @discardableResult
     public func forward(batch: Int) -> Tensor {
         precondition(batch > 0 && batch <= capacity, "batch \(batch) outside 1...\(capacity)")
-        Denormals.flushToZero()
-        var x = input
-        for pass in passes { x = pass.forward(x, batch: batch) }
-        logits = x
-        return head.forward(x, batch: batch)
+        return Denormals.flushingToZero {
+            var x = input
+            for pass in passes { x = pass.forward(x, batch: batch) }
+            logits = x
+            return head.forward(x, batch: batch)
+        }
     }
 
     /// Output of every layer for the last forward pass, by name, for the reference tests.
@@ -196,14 +197,15 @@ public final class Model {
     /// Back-propagates the loss of the last forward pass (mean cross-entropy plus the L2 terms),
     /// filling every parameter's gradient.
     public func backward(labels: UnsafePointer<Int32>, batch: Int) {
-        Denormals.flushToZero()
-        var g = head.backward(labels: labels, batch: batch)
-        for pass in passes.reversed() { g = pass.backward(g, batch: batch) }
-        for layer in layers {
-            guard let lambda = l2[layer.name] else { continue }
-            for p in layer.parameters {
-                let w = p.value.data, dw = p.gradient.data
-                for i in 0..<p.value.count { dw[i] += 2 * lambda * w[i] }
+        Denormals.flushingToZero {
+            var g = head.backward(labels: labels, batch: batch)
+            for pass in passes.reversed() { g = pass.backward(g, batch: batch) }
+            for layer in layers {
+                guard let lambda = l2[layer.name] else { continue }
+                for p in layer.parameters {
+                    let w = p.value.data, dw = p.gradient.data
+                    for i in 0..<p.value.count { dw[i] += 2 * lambda * w[i] }
+                }
             }
         }
     }
