@@ -6,8 +6,8 @@ import Foundation
 /// layer's forward and backward time, full-data training epochs of cases 1 and 7 (run as child
 /// processes, which also gives their peak resident memory), and test-set inference.
 ///
-/// The shared machines' speed drifts within a sitting (on one host the large sgemm measured 229
-/// and 300 GFLOP/s ten minutes apart), so the ceiling is measured again between the parts, and
+/// The shared machines' speed drifts within a sitting (on one host the large sgemm measured 231
+/// to 310 GFLOP/s in one sitting), so the ceiling is measured again between the parts, and
 /// each part is set against the ceiling measured just before and just after it.
 public struct EngineBenchmark: Sendable {
     public struct EpochTiming: Sendable {

@@ -16,9 +16,9 @@ import Foundation
 /// Layouts are the engine's: NHWC images, the HWIO kernel read as a `[kh·kw·c, f]` matrix, and
 /// outputs and their gradients `[pixels, f]` row-major. Filters (forward, weight gradient) and
 /// input channels (input gradient) go `tileColumns` at a time (16 on AVX2, 32 on AVX-512):
-/// `DirectConvolution.supports` says when a convolution fits. The first layer's one-channel patches are short (9 taps), but sixteen filters
-/// of six pixels still fill the registers: its products run at 66-76 GFLOP/s on one Zen 3 core,
-/// where OpenBLAS managed 11-39% of its rate.
+/// `DirectConvolution.supports` says when a convolution fits. The first layer's one-channel
+/// patches are short (9 taps), but a tile's filters for six pixels still fill the registers: its
+/// products run at 66-76 GFLOP/s on one Zen 3 core, where OpenBLAS managed 11-39% of its rate.
 
 /// When convolutions take the direct kernels.
 public enum DirectConvolution {
