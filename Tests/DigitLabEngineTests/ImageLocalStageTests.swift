@@ -92,6 +92,19 @@ struct ImageLocalStageTests {
         }
     }
 
+    @Test("a forward pass gives the same bits whichever thread claims which images")
+    func forwardIndependentOfThreads() {
+        EngineThreads.count = 2
+        let batch = 7
+        let input = randomTensor([batch, 13, 13, 8], seed: 1)
+        let sequence = StageSequence(stages: twoBlocks())
+        let alone = sequence.forward(input, batch: batch, workers: 1).array
+        for _ in 0..<20 {
+            let shared = sequence.forward(input, batch: batch, workers: 2).array
+            #expect(shared == alone)
+        }
+    }
+
     @Test("a direct convolution whose pooling writes its output gradient in filter blocks gives exactly what its layers give one at a time",
           arguments: [true, false])
     func pooledConvolutionEqualsLayers(first: Bool) {

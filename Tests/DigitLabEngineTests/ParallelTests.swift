@@ -51,6 +51,20 @@ struct ParallelTests {
         }
     }
 
+    @Test("parallelClaim visits every index once, each on a thread of the region")
+    func everyClaimOnce() {
+        EngineThreads.count = 2
+        for n in [0, 1, 2, 3, 16, 1000] {
+            let counts = UnsafeMutablePointer<Int>.allocate(capacity: max(n, 1))
+            let claimers = UnsafeMutablePointer<Int>.allocate(capacity: max(n, 1))
+            defer { counts.deallocate(); claimers.deallocate() }
+            counts.initialize(repeating: 0, count: max(n, 1))
+            parallelClaim(n) { i, t in counts[i] += 1; claimers[i] = t }
+            #expect((0..<n).allSatisfy { counts[$0] == 1 }, "n = \(n)")
+            #expect((0..<n).allSatisfy { (0..<2).contains(claimers[$0]) }, "n = \(n)")
+        }
+    }
+
     @Test("regions opened from several threads at once, and regions inside regions, run every index once",
           .timeLimit(.minutes(1)))
     func concurrentAndNestedRegions() {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// How many threads the engine spreads its work over: its own loops (im2col, col2im, pooling,
 /// element-wise work) and its matrix products, which `gemm` splits into single-threaded OpenBLAS
@@ -33,6 +34,32 @@ public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
     pool.run(shares: threads) { t in
         let lo = n * t / threads, hi = n * (t + 1) / threads
         for i in lo..<hi { body(i) }
+    }
+}
+
+/// Runs `body(i, thread)` for every `i` in `0..<n`, each of up to `threads` engine threads claiming
+/// the next unclaimed index until none is left; `thread` (0 for the calling thread) is the
+/// claimer's, for per-thread scratch.
+///
+/// Why not fixed halves: the two vCPUs of these virtual machines run at different speeds for
+/// minutes at a time (`perf` on a Zen 3 caught one thread 10-24% slower than the other in the same
+/// kernels over a whole run, on either vCPU), and with fixed halves the faster thread waited that
+/// long at the end of every region. Which thread runs which index changes from run to run, so
+/// `body` must compute the same thing whichever thread runs it and write only index `i`'s memory.
+@inline(__always)
+public func parallelClaim(_ n: Int, threads: Int = EngineThreads.count, _ body: (_ index: Int, _ thread: Int) -> Void) {
+    let threads = min(threads, EngineThreads.count, n)
+    guard threads > 1, let pool = EngineThreads.pool else {
+        for i in 0..<n { body(i, 0) }
+        return
+    }
+    let next = Atomic<Int>(0)
+    pool.run(shares: threads) { t in
+        while true {
+            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            guard i < n else { return }
+            body(i, t)
+        }
     }
 }
 

@@ -1,7 +1,9 @@
-/// A run of consecutive image-local layers (conv → relu → pool) executed chunk by chunk: the batch
-/// is split into one contiguous range of images per engine thread, and each thread takes its images
-/// through every layer of the stage a few at a time, so a chunk's activations are still in that
-/// core's cache when the next layer reads them.
+/// A run of consecutive image-local layers (conv → relu → pool) executed chunk by chunk: each
+/// engine thread takes its images through every layer of the stage a few at a time, so a chunk's
+/// activations are still in that core's cache when the next layer reads them. In forward the
+/// threads claim images as they go (`StageSequence.forward`); in backward the batch is split into
+/// one contiguous range of images per thread, since each thread sums its images' parameter
+/// gradients on its own.
 ///
 /// A ReLU followed by a MaxPool2D runs as one step: pool, then rectify the maxima (see
 /// `MaxPool2D`), so the ReLU's 26x26x64 output is never written or read; the ReLU's own output
@@ -90,13 +92,11 @@ public struct ImageLocalStage {
     /// One worker per engine thread, but never more than images.
     public static func defaultWorkers(batch: Int) -> Int { max(1, min(EngineThreads.count, batch)) }
 
-    /// Runs the first `batch` images of `input` through every layer, split over `workers` ranges
-    /// of images in one parallel region; returns the last layer's output.
+    /// Runs the first `batch` images of `input` through every layer in one parallel region, up to
+    /// `workers` threads claiming a few images at a time (`StageSequence.forward`); returns the
+    /// last layer's output.
     public func forward(_ input: Tensor, batch: Int, workers: Int? = nil) -> Tensor {
-        let workers = workers ?? ImageLocalStage.defaultWorkers(batch: batch)
-        let output = prepareForward(input, workers: workers)
-        parallelFor(workers) { w in forward(worker: w, of: workers, batch: batch) }
-        return output
+        StageSequence(stages: [self]).forward(input, batch: batch, workers: workers)
     }
 
     /// Back-propagates `gradOutput` through every layer, in reverse, chunk by chunk, in one
@@ -124,9 +124,10 @@ public struct ImageLocalStage {
         return x
     }
 
-    /// Worker `w`'s share of the forward pass: its images through every layer, chunk by chunk.
-    func forward(worker w: Int, of workers: Int, batch: Int) {
-        forEachChunk(worker: w, of: workers, batch: batch) { images in
+    /// `images` through every layer, chunk by chunk, with worker `w`'s scratch.
+    func forward(images: Range<Int>, worker w: Int) {
+        for start in stride(from: images.lowerBound, to: images.upperBound, by: imagesPerChunk) {
+            let images = start..<min(start + imagesPerChunk, images.upperBound)
             for step in steps {
                 switch step {
                 case .layer(let i): layers[i].forward(images: images, worker: w)

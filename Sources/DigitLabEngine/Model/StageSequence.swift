@@ -20,15 +20,25 @@ public struct StageSequence {
     public var name: String { stages.flatMap { $0.layers.map(\.name) }.joined(separator: " → ") }
 
     /// Runs the first `batch` images of `input` through every stage; returns the last one's output.
+    /// The threads claim `imagesPerClaim` images at a time (`parallelClaim`) and take them
+    /// through every stage, so a thread on a slower core takes fewer; `workers` caps the threads.
+    /// An image's output is the same whichever thread computes it.
     public func forward(_ input: Tensor, batch: Int, workers: Int? = nil) -> Tensor {
         let workers = workers ?? ImageLocalStage.defaultWorkers(batch: batch)
         var x = input
         for stage in stages { x = stage.prepareForward(x, workers: workers) }
-        parallelFor(workers) { w in
-            for stage in stages { stage.forward(worker: w, of: workers, batch: batch) }
+        let claim = StageSequence.imagesPerClaim
+        parallelClaim((batch + claim - 1) / claim, threads: workers) { u, w in
+            let images = u * claim ..< min(batch, (u + 1) * claim)
+            for stage in stages { stage.forward(images: images, worker: w) }
         }
         return x
     }
+
+    /// Images a thread claims at once in a forward pass: small enough that the faster of two
+    /// threads can take several claims more than the slower in a batch of 32, large enough for
+    /// conv2's chunks of two.
+    public static let imagesPerClaim = 2
 
     /// Back-propagates `gradOutput` through every stage, last first, filling every parameter's
     /// gradient; returns the gradient with respect to the first stage's input (or `gradOutput`
