@@ -7,6 +7,12 @@ import Testing
 /// block run one layer at a time over the whole batch.
 @Suite("Image-local stages")
 struct ImageLocalStageTests {
+    /// Every test here runs on two engine threads, set before it computes anything: setting the
+    /// count also makes OpenBLAS single-threaded, and a test switching OpenBLAS from two threads
+    /// to one while another test of this suite was inside a product corrupted that product (seen
+    /// as a flaky mismatch of the three-worker case, 12 runs in 15).
+    init() { EngineThreads.count = 2 }
+
     /// conv (13x13x8 → 11x11x16) → relu → pool, with random weights; `first` makes the conv a
     /// first layer, which computes no input gradient.
     func block(seed: UInt64, first: Bool, channels: Int = 8, filters: Int = 16,
@@ -94,7 +100,6 @@ struct ImageLocalStageTests {
 
     @Test("a forward pass gives the same bits whichever thread claims which images")
     func forwardIndependentOfThreads() {
-        EngineThreads.count = 2
         let batch = 7
         let input = randomTensor([batch, 13, 13, 8], seed: 1)
         let sequence = StageSequence(stages: twoBlocks())
@@ -138,3 +143,4 @@ struct ImageLocalStageTests {
         }
     }
 }
+
