@@ -48,7 +48,7 @@ public final class DigitReader {
                 precondition(inputs[start + k].count == pixels, "an input has \(inputs[start + k].count) values, not 784")
                 inputs[start + k].withUnsafeBufferPointer { (model.input.data + k * pixels).update(from: $0.baseAddress!, count: pixels) }
             }
-            let p = model.forward(batch: n)
+            let p = model.forward(batch: n, forBackward: false)
             let classes = model.architecture.classes
             for k in 0..<n { out.append(Array(UnsafeBufferPointer(start: p.data + k * classes, count: classes))) }
             start += n

@@ -165,7 +165,7 @@ public final class Trainer {
         for range in EpochBatches(count: set.count, batchSize: model.capacity) {
             let n = range.count
             assembler.fill(indices: order[range], input: model.input, labels: labels, rng: &rng)
-            let probabilities = model.forward(batch: n)
+            let probabilities = model.forward(batch: n, forBackward: false)
             lossSum += model.dataLoss(labels: labels, batch: n) * Double(n)
             correct += model.head.correctCount(labels: labels, batch: n)
             if let predictions {

@@ -2,8 +2,11 @@
 /// does not fill a window is dropped, as Keras's `MaxPooling2D(2)` does: 11 → 5).
 ///
 /// Backward sends each output's gradient to the first window position (row-major) holding the
-/// maximum, as TensorFlow does; it finds that position by taking the window's maximum again, so
-/// nothing but the input reference is kept between the passes.
+/// maximum, as TensorFlow does. Forward notes that position for each output (`winners`), so
+/// backward does not read the input again: conv1's 26x26x64 output, which by then has left the
+/// core's cache, was half of what the pooling's backward moved through memory. The positions are
+/// kept as floats, a quarter of the input's size, because float lanes compare and blend in one
+/// instruction each where bytes would need packing and unpacking.
 ///
 /// A ReLU just before the pooling can be folded into it (`rectify`): ReLU is monotone, so pooling
 /// the rectified values equals rectifying the pooled maxima, a quarter as many, and the ReLU's
@@ -16,6 +19,12 @@ public final class MaxPool2D: ImageLocalLayer {
     public let output: Tensor
     private let gradInput: Tensor
     private var lastInput: Tensor?
+    /// For each output, the window position (row-major) of its input's first maximum, or
+    /// `MaxPool2D.noGradient` where a rectified maximum is not positive: written by forward, read by
+    /// backward.
+    private let winners: Tensor
+    /// The `winners` entry of an output whose gradient is zero.
+    private static let noGradient: Float = 255
 
     public init(name: String, inputShape: [Int], poolSize: Int = 2, capacity: Int) {
         precondition(inputShape.count == 3, "MaxPool2D input must be [height, width, channels]")
@@ -25,6 +34,8 @@ public final class MaxPool2D: ImageLocalLayer {
         let outShape = [inputShape[0] / poolSize, inputShape[1] / poolSize, inputShape[2]]
         output = Tensor(shape: [capacity] + outShape)
         gradInput = Tensor(shape: [capacity] + inputShape)
+        precondition(poolSize * poolSize < Int(MaxPool2D.noGradient), "a \(poolSize)x\(poolSize) window has too many positions")
+        winners = Tensor(shape: output.shape)
     }
 
     public var outputShape: [Int] { [inputShape[0] / poolSize, inputShape[1] / poolSize, inputShape[2]] }
@@ -35,12 +46,11 @@ public final class MaxPool2D: ImageLocalLayer {
 
     public func forward(images: Range<Int>, worker: Int) {
         guard let input = lastInput else { preconditionFailure("\(name): forward before prepareForward") }
-        forward(input, images: images, rectify: false)
+        forward(input, images: images, rectify: false, recordingMaxima: true)
     }
 
     public func backward(_ gradOutput: Tensor, images: Range<Int>, worker: Int) {
-        guard let input = lastInput else { preconditionFailure("\(name): backward before forward") }
-        backward(gradOutput, input: input, into: .tensor(gradInput), images: images, rectify: false)
+        backward(gradOutput, into: .tensor(gradInput), images: images)
     }
 
     /// Where `backward` writes the gradient with respect to its input.
@@ -53,41 +63,56 @@ public final class MaxPool2D: ImageLocalLayer {
         case filterBlocks(UnsafeMutablePointer<Float>)
     }
 
-    /// Pools `images` of `input` into `output`; with `rectify`, each maximum goes through ReLU.
-    public func forward(_ input: Tensor, images: Range<Int>, rectify: Bool) {
+    /// Pools `images` of `input` into `output`, with `recordingMaxima` noting each maximum's
+    /// position for backward; with `rectify`, each maximum goes through ReLU, and backward passes
+    /// no gradient where it is not positive (ReLU's gradient).
+    public func forward(_ input: Tensor, images: Range<Int>, rectify: Bool, recordingMaxima: Bool) {
         let (h, w, c) = (inputShape[0], inputShape[1], inputShape[2])
         let (oh, ow) = (h / poolSize, w / poolSize)
         let p = poolSize, src = input.data, dst = output.data
         let floor: Float = rectify ? 0 : -.infinity
+        let zero = Lanes(repeating: 0), none = Lanes(repeating: MaxPool2D.noGradient), win = winners.data
         for task in images.lowerBound * oh..<images.upperBound * oh {
             let b = task / oh, oy = task % oh
             let x = src + b * h * w * c
             for ox in 0..<ow {
-                let y = dst + ((b * oh + oy) * ow + ox) * c
+                let o = ((b * oh + oy) * ow + ox) * c
                 let window = x + (oy * p * w + ox * p) * c
                 var ch = 0
                 while ch + 16 <= c {
-                    store(vmax(windowMax(window + ch, p: p, w: w, c: c), Lanes(repeating: floor)), y + ch)
+                    let m = windowMax(window + ch, p: p, w: w, c: c)
+                    store(vmax(m, Lanes(repeating: floor)), dst + o + ch)
+                    if recordingMaxima {
+                        // Last position first, so that the first position holding the maximum wins.
+                        var first = none
+                        for k in (0..<p * p).reversed() {
+                            first = first.replacing(with: Float(k), where: load(window + ch + ((k / p) * w + k % p) * c) .== m)
+                        }
+                        if rectify { first = first.replacing(with: none, where: .!(m .> zero)) }
+                        store(first, win + o + ch)
+                    }
                     ch += 16
                 }
                 while ch < c {
                     var m = window[ch]
                     for dy in 0..<p { for dx in 0..<p { m = max(m, window[(dy * w + dx) * c + ch]) } }
-                    y[ch] = max(m, floor)
+                    dst[o + ch] = max(m, floor)
+                    var first = MaxPool2D.noGradient
+                    for k in (0..<p * p).reversed() where window[((k / p) * w + k % p) * c + ch] == m { first = Float(k) }
+                    if recordingMaxima { win[o + ch] = rectify && !(m > 0) ? MaxPool2D.noGradient : first }
                     ch += 1
                 }
             }
         }
     }
 
-    /// Writes the gradient with respect to `input` for `images` into `destination`: each output's
-    /// gradient to its window's first maximum, zero elsewhere; with `rectify`, zero also where the
-    /// maximum is not positive.
-    public func backward(_ gradOutput: Tensor, input: Tensor, into destination: Destination, images: Range<Int>,
-                         rectify: Bool) {
+    /// Writes the gradient with respect to the input of `images` into `destination`: each output's
+    /// gradient to its window's first maximum, zero elsewhere; after a rectified forward, zero also
+    /// where the maximum was not positive.
+    public func backward(_ gradOutput: Tensor, into destination: Destination, images: Range<Int>) {
         let (h, w, c) = (inputShape[0], inputShape[1], inputShape[2])
         let (oh, ow) = (h / poolSize, w / poolSize)
-        let p = poolSize, x = input.data, g = gradOutput.data
+        let p = poolSize, g = gradOutput.data
         // Input pixel `pixel` (counted from the chunk's first image), channel `ch`, is at
         // `origin + pixel·pixelStride + (ch rounded down to W)·blockScale + ch % W`, W the
         // direct kernels' `tileColumns` (a power of two): blockScale 1 gives NHWC, pixelStride W
@@ -103,41 +128,24 @@ public final class MaxPool2D: ImageLocalLayer {
         @inline(__always) func at(_ pixel: Int, _ ch: Int) -> UnsafeMutablePointer<Float> {
             origin + pixel * pixelStride + (ch & ~mask) * blockScale + (ch & mask)
         }
-        let zero = Lanes(repeating: 0)
+        let zero = Lanes(repeating: 0), win = winners.data
         for task in images.lowerBound * oh..<images.upperBound * oh {
             let b = task / oh, oy = task % oh
-            let image = b * h * w * c, firstPixel = (b - images.lowerBound) * h * w
+            let firstPixel = (b - images.lowerBound) * h * w
             for ox in 0..<ow {
                 let o = ((b * oh + oy) * ow + ox) * c
-                let corner = image + (oy * p * w + ox * p) * c
                 let cornerPixel = firstPixel + oy * p * w + ox * p
                 var ch = 0
                 while ch + 16 <= c {
-                    let m = windowMax(x + corner + ch, p: p, w: w, c: c)
-                    var go = load(g + o + ch)
-                    if rectify { go = zero.replacing(with: go, where: m .> zero) }
-                    var taken = SIMDMask<SIMD16<Int32>>(repeating: false)
-                    for dy in 0..<p {
-                        for dxx in 0..<p {
-                            let hit = (load(x + corner + (dy * w + dxx) * c + ch) .== m) .& .!taken
-                            store(zero.replacing(with: go, where: hit), at(cornerPixel + dy * w + dxx, ch))
-                            taken = taken .| hit
-                        }
+                    let first = load(win + o + ch), go = load(g + o + ch)
+                    for k in 0..<p * p {
+                        store(zero.replacing(with: go, where: first .== Lanes(repeating: Float(k))),
+                              at(cornerPixel + (k / p) * w + k % p, ch))
                     }
                     ch += 16
                 }
                 while ch < c {
-                    var m = x[corner + ch]
-                    for dy in 0..<p { for dxx in 0..<p { m = max(m, x[corner + (dy * w + dxx) * c + ch]) } }
-                    let go = rectify && !(m > 0) ? 0 : g[o + ch]
-                    var taken = false
-                    for dy in 0..<p {
-                        for dxx in 0..<p {
-                            let hit = !taken && x[corner + (dy * w + dxx) * c + ch] == m
-                            at(cornerPixel + dy * w + dxx, ch).pointee = hit ? go : 0
-                            taken = taken || hit
-                        }
-                    }
+                    for k in 0..<p * p { at(cornerPixel + (k / p) * w + k % p, ch).pointee = win[o + ch] == Float(k) ? g[o + ch] : 0 }
                     ch += 1
                 }
             }

@@ -124,14 +124,16 @@ public struct ImageLocalStage {
         return x
     }
 
-    /// `images` through every layer, chunk by chunk, with worker `w`'s scratch.
-    func forward(images: Range<Int>, worker w: Int) {
+    /// `images` through every layer, chunk by chunk, with worker `w`'s scratch; `forBackward`
+    /// as in `StageSequence.forward`.
+    func forward(images: Range<Int>, worker w: Int, forBackward: Bool) {
         for start in stride(from: images.lowerBound, to: images.upperBound, by: imagesPerChunk) {
             let images = start..<min(start + imagesPerChunk, images.upperBound)
             for step in steps {
                 switch step {
                 case .layer(let i): layers[i].forward(images: images, worker: w)
-                case .rectifiedPool(let i, let pool): pool.forward(layers[i - 1].output, images: images, rectify: true)
+                case .rectifiedPool(let i, let pool):
+                    pool.forward(layers[i - 1].output, images: images, rectify: true, recordingMaxima: forBackward)
                 case .pooledConvolution: preconditionFailure("a backward-only step")
                 }
             }
@@ -151,11 +153,10 @@ public struct ImageLocalStage {
                 case .layer(let i):
                     layers[i].backward(outputGradient(i, last: gradOutput), images: images, worker: w)
                 case .rectifiedPool(let i, let pool):
-                    pool.backward(outputGradient(i + 1, last: gradOutput), input: layers[i - 1].output,
-                                  into: .tensor(innerGradients[i - 1]), images: images, rectify: true)
+                    pool.backward(outputGradient(i + 1, last: gradOutput), into: .tensor(innerGradients[i - 1]), images: images)
                 case .pooledConvolution(let i, let conv, let pool):
-                    pool.backward(outputGradient(i + 1, last: gradOutput), input: conv.output,
-                                  into: .filterBlocks(conv.outputGradientBlocks(worker: w)!), images: images, rectify: true)
+                    pool.backward(outputGradient(i + 1, last: gradOutput), into: .filterBlocks(conv.outputGradientBlocks(worker: w)!),
+                                  images: images)
                     conv.backwardFromBlocks(images: images, worker: w)
                 }
             }

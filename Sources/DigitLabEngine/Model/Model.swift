@@ -41,9 +41,9 @@ public final class Model {
             }
         }
 
-        public func forward(_ x: Tensor, batch: Int) -> Tensor {
+        public func forward(_ x: Tensor, batch: Int, forBackward: Bool = true) -> Tensor {
             switch self {
-            case .stages(let sequence): sequence.forward(x, batch: batch)
+            case .stages(let sequence): sequence.forward(x, batch: batch, forBackward: forBackward)
             case .layer(let layer): layer.forward(x, batch: batch)
             }
         }
@@ -151,12 +151,13 @@ public final class Model {
 
     /// Runs the first `batch` samples of `input` through the network; returns the class
     /// probabilities `[capacity, classes]`, of which the first `batch` rows are valid.
+    /// `forBackward: false` (evaluation, prediction) skips what only a backward pass needs.
     @discardableResult
-    public func forward(batch: Int) -> Tensor {
+    public func forward(batch: Int, forBackward: Bool = true) -> Tensor {
         precondition(batch > 0 && batch <= capacity, "batch \(batch) outside 1...\(capacity)")
         return Denormals.flushingToZero {
             var x = input
-            for pass in passes { x = pass.forward(x, batch: batch) }
+            for pass in passes { x = pass.forward(x, batch: batch, forBackward: forBackward) }
             logits = x
             return head.forward(x, batch: batch)
         }
