@@ -1,13 +1,15 @@
 /// Consecutive image-local stages (the convolution blocks) run in one parallel region a pass:
-/// each worker takes its own images through every stage in turn, since a stage's images need
-/// only the same images of the stage before.
+/// each thread takes its images (in forward, those it claims; in backward, its fixed range)
+/// through every stage in turn, since a stage's images need only the same images of the stage
+/// before.
 ///
 /// Why: run stage by stage, the threads met at the end of every stage, six times a training step
 /// for the paper's three blocks, and each meeting waits for the slower thread; one region a pass
 /// waits twice. Each stage keeps its own chunk size (the first two blocks carry one or two images
-/// at a time, the third many). The numbers are those of the stages run one by one: every worker
-/// sees the same images in the same order, and parameter gradients are still added over workers in
-/// a fixed order at the end.
+/// at a time, the third many, within a forward claim's two). The numbers are those of the stages
+/// run one by one: an image's output does not depend on who computes it, every backward worker
+/// sees the same images in the same order, and parameter gradients are still added over workers
+/// in a fixed order at the end.
 public struct StageSequence {
     public let stages: [ImageLocalStage]
 
