@@ -97,9 +97,11 @@ public final class MaxPool2D: ImageLocalLayer {
                     var m = window[ch]
                     for dy in 0..<p { for dx in 0..<p { m = max(m, window[(dy * w + dx) * c + ch]) } }
                     dst[o + ch] = max(m, floor)
-                    var first = MaxPool2D.noGradient
-                    for k in (0..<p * p).reversed() where window[((k / p) * w + k % p) * c + ch] == m { first = Float(k) }
-                    if recordingMaxima { win[o + ch] = rectify && !(m > 0) ? MaxPool2D.noGradient : first }
+                    if recordingMaxima {
+                        var first = MaxPool2D.noGradient
+                        for k in (0..<p * p).reversed() where window[((k / p) * w + k % p) * c + ch] == m { first = Float(k) }
+                        win[o + ch] = rectify && !(m > 0) ? MaxPool2D.noGradient : first
+                    }
                     ch += 1
                 }
             }

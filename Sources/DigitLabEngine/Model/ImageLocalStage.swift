@@ -80,14 +80,13 @@ public struct ImageLocalStage {
         i == layers.count - 1 ? gradOutput : innerGradients[i]
     }
 
-    /// Calls `body(images)` for every chunk of worker `w`'s images, in order. Worker `w` owns
-    /// images `batch·w/workers ..< batch·(w+1)/workers`.
-    private func forEachChunk(worker w: Int, of workers: Int, batch: Int, _ body: (Range<Int>) -> Void) {
-        let end = batch * (w + 1) / workers
-        for start in stride(from: batch * w / workers, to: end, by: imagesPerChunk) {
-            body(start..<min(start + imagesPerChunk, end))
+    /// Calls `body(chunk)` for every chunk of `images`, in order.
+    private func forEachChunk(of images: Range<Int>, _ body: (Range<Int>) -> Void) {
+        for start in stride(from: images.lowerBound, to: images.upperBound, by: imagesPerChunk) {
+            body(start..<min(start + imagesPerChunk, images.upperBound))
         }
     }
+
 
     /// One worker per engine thread, but never more than images.
     public static func defaultWorkers(batch: Int) -> Int { max(1, min(EngineThreads.count, batch)) }
@@ -127,8 +126,7 @@ public struct ImageLocalStage {
     /// `images` through every layer, chunk by chunk, with worker `w`'s scratch; `forBackward`
     /// as in `StageSequence.forward`.
     func forward(images: Range<Int>, worker w: Int, forBackward: Bool) {
-        for start in stride(from: images.lowerBound, to: images.upperBound, by: imagesPerChunk) {
-            let images = start..<min(start + imagesPerChunk, images.upperBound)
+        forEachChunk(of: images) { images in
             for step in steps {
                 switch step {
                 case .layer(let i): layers[i].forward(images: images, worker: w)
@@ -147,7 +145,8 @@ public struct ImageLocalStage {
     /// Worker `w`'s share of the backward pass: its images back through every layer, chunk by
     /// chunk, its parameter gradients summed into its own partial sums.
     func backward(_ gradOutput: Tensor, worker w: Int, of workers: Int, batch: Int) {
-        forEachChunk(worker: w, of: workers, batch: batch) { images in
+        // Worker `w` owns images `batch·w/workers ..< batch·(w+1)/workers`.
+        forEachChunk(of: batch * w / workers..<batch * (w + 1) / workers) { images in
             for step in backwardSteps {
                 switch step {
                 case .layer(let i):
