@@ -15,9 +15,9 @@ struct ImageLocalStageTests {
 
     /// conv (13x13x8 → 11x11x16) → relu → pool, with random weights; `first` makes the conv a
     /// first layer, which computes no input gradient.
-    func block(seed: UInt64, first: Bool, channels: Int = 8, filters: Int = 16,
+    func block(seed: UInt64, first: Bool, size: Int = 13, channels: Int = 8, filters: Int = 16,
                direct: Bool = DirectConvolution.enabled) -> [any ImageLocalLayer] {
-        let conv = Conv2D(name: "conv", inputShape: [13, 13, channels], filters: filters, kernelSize: 3, capacity: 7,
+        let conv = Conv2D(name: "conv", inputShape: [size, size, channels], filters: filters, kernelSize: 3, capacity: 7,
                           computesInputGradient: !first, direct: direct)
         var rng = Xoshiro256(seed: seed)
         for p in conv.parameters { for i in 0..<p.value.count { p.value[i] = rng.uniform(-0.3, 0.3) } }
@@ -110,30 +110,36 @@ struct ImageLocalStageTests {
         }
     }
 
-    @Test("a direct convolution whose pooling writes its output gradient in filter blocks gives exactly what its layers give one at a time",
-          arguments: [true, false])
-    func pooledConvolutionEqualsLayers(first: Bool) {
+    /// A direct convolution, its ReLU and its pooling run as one step: forward pools the
+    /// convolution's rows from a small buffer as they are computed, backward writes the pooling's
+    /// gradient in the convolution's filter blocks.
+    @Test("a direct convolution run as one step with its pooling gives exactly what its layers give one at a time",
+          arguments: [(true, 13), (false, 13), (false, 28)])
+    func pooledConvolutionEqualsLayers(first: Bool, size: Int) {
         // Two filter blocks whatever the build's tile width (16 or 32 columns).
-        let batch = 7, width = 2 * tileColumns
-        let input = randomTensor([batch, 13, 13, width], seed: 1)
+        let batch = 7, width = 2 * tileColumns, out = size - 2, pooled = out / 2
+        let input = randomTensor([batch, size, size, width], seed: 1)
         // 11x11 pooled to 5x5: the pooling drops a row and a column, whose gradient must be zero.
-        let gradOutput = randomTensor([batch, 5, 5, width], seed: 2)
-        let layers = block(seed: 3, first: first, channels: width, filters: width, direct: true)
+        // 26x26 pooled to 13x13: more rows than one buffer of the forward step holds.
+        let gradOutput = randomTensor([batch, pooled, pooled, width], seed: 2)
+        let layers = block(seed: 3, first: first, size: size, channels: width, filters: width, direct: true)
         #expect((layers[0] as! Conv2D).method == .direct)
         var x = input
         for layer in layers { x = ImageLocalStage(layers: [layer], imagesPerChunk: batch).forward(x, batch: batch, workers: 1) }
         var g = gradOutput
         for layer in layers.reversed() { g = ImageLocalStage(layers: [layer], imagesPerChunk: batch).backward(g, batch: batch, workers: 1) }
-        let (out, grad) = (x.array, g.array)
+        let (output, grad) = (x.array, g.array)
         let gradients = layers[0].parameters.map(\.gradient.array)
 
-        let stage = ImageLocalStage(layers: block(seed: 3, first: first, channels: width, filters: width, direct: true),
+        let stage = ImageLocalStage(layers: block(seed: 3, first: first, size: size, channels: width, filters: width, direct: true),
                                     imagesPerChunk: batch)
-        let sameOutput = stage.forward(input, batch: batch, workers: 1).array == out
+        let rowBytes = 2 * out * width * MemoryLayout<Float>.stride
+        if size == 28 { #expect(ImageLocalStage.pooledRowBytes / rowBytes < pooled, "the rows fit one buffer: no test of several") }
+        let sameOutput = stage.forward(input, batch: batch, workers: 1).array == output
         #expect(sameOutput)
         // Whatever the buffer held before (another chunk size's layout) must not leak in.
         let blocks = (stage.layers[0] as! Conv2D).outputGradientBlocks(worker: 0)!
-        blocks.update(repeating: .nan, count: batch * 11 * 11 * width)
+        blocks.update(repeating: .nan, count: batch * out * out * width)
         let stageGrad = stage.backward(gradOutput, batch: batch, workers: 1).array
         let sameInputGradient = stageGrad == grad
         if !first { #expect(sameInputGradient) }

@@ -84,13 +84,22 @@ private func patchCorners(_ images: UnsafePointer<Float>, first q: Int, count: I
 public func convolveDirect(_ input: UnsafePointer<Float>, images: Range<Int>, geometry g: ConvGeometry,
                            kernelFilterBlocks: UnsafePointer<Float>, bias: UnsafePointer<Float>, filters f: Int,
                            into output: UnsafeMutablePointer<Float>) {
-    let first = input + images.lowerBound * g.height * g.width * g.channels
-    let out = output + images.lowerBound * g.patchesPerImage * f
-    let pixels = images.count * g.patchesPerImage
+    let perImage = g.patchesPerImage
+    convolveDirect(input, pixels: images.lowerBound * perImage..<images.upperBound * perImage, geometry: g,
+                   kernelFilterBlocks: kernelFilterBlocks, bias: bias, filters: f,
+                   into: output + images.lowerBound * perImage * f)
+}
+
+/// `convolveDirect(_:images:…)` for output pixels `pixels` (counted over the images of `input`,
+/// image after image, row by row), written to `out` as `[pixels.count, f]`: a few output rows of
+/// one image, for a stage that pools them while they are in cache.
+public func convolveDirect(_ input: UnsafePointer<Float>, pixels: Range<Int>, geometry g: ConvGeometry,
+                           kernelFilterBlocks: UnsafePointer<Float>, bias: UnsafePointer<Float>, filters f: Int,
+                           into out: UnsafeMutablePointer<Float>) {
     let run = g.kernelWidth * g.channels, rowStride = g.width * g.channels, taps = g.patchSize
-    for q in stride(from: 0, to: pixels, by: tileRows) {
-        let rows = min(tileRows, pixels - q)
-        let corners = patchCorners(first, first: q, count: rows, g)
+    for q in stride(from: pixels.lowerBound, to: pixels.upperBound, by: tileRows) {
+        let rows = min(tileRows, pixels.upperBound - q)
+        let corners = patchCorners(input, first: q, count: rows, g)
         for fb in stride(from: 0, to: f, by: tileColumns) {
             var tile = Tile(repeating: TileRow(bias + fb))
             let block = kernelFilterBlocks + fb * taps
@@ -98,7 +107,7 @@ public func convolveDirect(_ input: UnsafePointer<Float>, images: Range<Int>, ge
                 let a = RowPointers(shifting: corners, by: ky * rowStride)
                 accumulateTile(&tile, a, aStride: 1, block + ky * run * tileColumns, bStride: tileColumns, count: run)
             }
-            tile.store(to: out + q * f + fb, stride: f, count: rows)
+            tile.store(to: out + (q - pixels.lowerBound) * f + fb, stride: f, count: rows)
         }
     }
 }

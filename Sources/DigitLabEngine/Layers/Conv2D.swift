@@ -41,6 +41,9 @@ public final class Conv2D: ImageLocalLayer {
         let col: Tensor
         let kernelGradient: Tensor
         let biasGradient: Tensor
+        /// Output rows of one image for `forward(rows:ofImage:worker:)`: sized for all of them,
+        /// but only the few rows a call computes are ever touched.
+        let rows: Tensor
     }
 
     /// How the layer's passes are computed.
@@ -102,7 +105,8 @@ public final class Conv2D: ImageLocalLayer {
             let rows = output.shape[0] * geometry.patchesPerImage
             let colShape = method == .direct ? [rows, filters] : [rows, geometry.patchSize]
             scratch.append(Scratch(col: Tensor(shape: colShape),
-                                   kernelGradient: Tensor(shape: kernel.shape), biasGradient: Tensor(shape: bias.shape)))
+                                   kernelGradient: Tensor(shape: kernel.shape), biasGradient: Tensor(shape: bias.shape),
+                                   rows: Tensor(shape: [geometry.patchesPerImage, filters])))
         }
     }
 
@@ -122,6 +126,22 @@ public final class Conv2D: ImageLocalLayer {
                  a: col, lda: geometry.patchSize, b: kernel.value.data, ldb: filters,
                  beta: 1, c: out, ldc: filters, split: false)
         }
+    }
+
+    /// Output rows `rows` of image `b` on the direct path, computed into `worker`'s own buffer
+    /// instead of `output`, which is left as it was; returns the buffer, `[rows.count·outWidth,
+    /// filters]`. For a stage that pools a few rows as soon as they are computed
+    /// (`ImageLocalStage`): they stay in the core's L1 cache, where a chunk's whole output
+    /// (conv1: 173 KB an image) went out to L2 and was read back for the pooling.
+    public func forward(rows: Range<Int>, ofImage b: Int, worker: Int) -> UnsafePointer<Float> {
+        guard let input, let kernelFilterBlocks else {
+            preconditionFailure("\(name): forward before prepareForward, or not on the direct path")
+        }
+        let first = (b * geometry.outHeight + rows.lowerBound) * geometry.outWidth
+        let out = scratch[worker].rows.data
+        convolveDirect(input.data, pixels: first..<first + rows.count * geometry.outWidth, geometry: geometry,
+                       kernelFilterBlocks: kernelFilterBlocks.data, bias: bias.value.data, filters: filters, into: out)
+        return UnsafePointer(out)
     }
 
     public func prepareBackward(workers: Int) {

@@ -68,35 +68,66 @@ public final class MaxPool2D: ImageLocalLayer {
     /// no gradient where it is not positive (ReLU's gradient).
     public func forward(_ input: Tensor, images: Range<Int>, rectify: Bool, recordingMaxima: Bool) {
         let (h, w, c) = (inputShape[0], inputShape[1], inputShape[2])
-        let (oh, ow) = (h / poolSize, w / poolSize)
-        let p = poolSize, src = input.data, dst = output.data
-        let floor: Float = rectify ? 0 : -.infinity
-        let zero = Lanes(repeating: 0), none = Lanes(repeating: MaxPool2D.noGradient), win = winners.data
-        for task in images.lowerBound * oh..<images.upperBound * oh {
-            let b = task / oh, oy = task % oh
-            let x = src + b * h * w * c
+        for task in images.lowerBound * outputHeight..<images.upperBound * outputHeight {
+            let b = task / outputHeight, oy = task % outputHeight
+            forward(windowRows: input.data + ((b * h + oy * poolSize) * w) * c, image: b, rows: oy..<oy + 1,
+                    rectify: rectify, recordingMaxima: recordingMaxima)
+        }
+    }
+
+    /// Rows of windows: the output's height.
+    public var outputHeight: Int { inputShape[0] / poolSize }
+
+    /// Pools output rows `rows` of image `b` from `source`, the `poolSize·rows.count` input rows
+    /// those windows cover (NHWC, rows of `inputShape[1]` pixels, one after the other), wherever
+    /// they are: in `input`, or in a buffer a stage has just computed them into
+    /// (`Conv2D.forward(rows:ofImage:worker:)`). Otherwise as `forward(_:images:rectify:recordingMaxima:)`.
+    public func forward(windowRows source: UnsafePointer<Float>, image b: Int, rows: Range<Int>,
+                        rectify: Bool, recordingMaxima: Bool) {
+        let (w, c) = (inputShape[1], inputShape[2])
+        let (oh, ow) = (outputHeight, inputShape[1] / poolSize)
+        let p = poolSize, dst = output.data, win = winners.data
+        let floor = Lanes(repeating: rectify ? 0 : -.infinity)
+        let zero = Lanes(repeating: 0), none = Lanes(repeating: MaxPool2D.noGradient)
+        for oy in rows {
+            let windowRow = source + (oy - rows.lowerBound) * p * w * c
             for ox in 0..<ow {
                 let o = ((b * oh + oy) * ow + ox) * c
-                let window = x + (oy * p * w + ox * p) * c
+                let window = windowRow + ox * p * c
                 var ch = 0
                 while ch + 16 <= c {
-                    let m = windowMax(window + ch, p: p, w: w, c: c)
-                    store(vmax(m, Lanes(repeating: floor)), dst + o + ch)
-                    if recordingMaxima {
+                    let m: Lanes, first: Lanes
+                    if p == 2 {
+                        // The common window, unrolled: its four values stay in registers for the
+                        // search below.
+                        let (v0, v1) = (load(window + ch), load(window + c + ch))
+                        let (v2, v3) = (load(window + w * c + ch), load(window + (w + 1) * c + ch))
+                        m = vmax(vmax(vmax(vmax(v0, v0), v1), v2), v3)
                         // Last position first, so that the first position holding the maximum wins.
-                        var first = none
-                        for k in (0..<p * p).reversed() {
-                            first = first.replacing(with: Float(k), where: load(window + ch + ((k / p) * w + k % p) * c) .== m)
+                        first = recordingMaxima
+                            ? none.replacing(with: 3, where: v3 .== m).replacing(with: 2, where: v2 .== m)
+                                .replacing(with: 1, where: v1 .== m).replacing(with: 0, where: v0 .== m)
+                            : none
+                    } else {
+                        m = windowMax(window + ch, p: p, w: w, c: c)
+                        var f = none
+                        if recordingMaxima {
+                            for k in (0..<p * p).reversed() {
+                                f = f.replacing(with: Float(k), where: load(window + ch + ((k / p) * w + k % p) * c) .== m)
+                            }
                         }
-                        if rectify { first = first.replacing(with: none, where: .!(m .> zero)) }
-                        store(first, win + o + ch)
+                        first = f
+                    }
+                    store(vmax(m, floor), dst + o + ch)
+                    if recordingMaxima {
+                        store(rectify ? first.replacing(with: none, where: .!(m .> zero)) : first, win + o + ch)
                     }
                     ch += 16
                 }
                 while ch < c {
                     var m = window[ch]
                     for dy in 0..<p { for dx in 0..<p { m = max(m, window[(dy * w + dx) * c + ch]) } }
-                    dst[o + ch] = max(m, floor)
+                    dst[o + ch] = max(m, rectify ? 0 : -.infinity)
                     if recordingMaxima {
                         var first = MaxPool2D.noGradient
                         for k in (0..<p * p).reversed() where window[((k / p) * w + k % p) * c + ch] == m { first = Float(k) }

@@ -7,10 +7,13 @@
 ///
 /// A ReLU followed by a MaxPool2D runs as one step: pool, then rectify the maxima (see
 /// `MaxPool2D`), so the ReLU's 26x26x64 output is never written or read; the ReLU's own output
-/// buffer is left as it was. In backward, when the layer before that ReLU is a direct `Conv2D`,
-/// the pooling writes its gradient straight into the convolution's output-gradient buffer in the
-/// layout the convolution's kernels read (`Conv2D.outputGradientBlocks`), so conv1's 26x26x64
-/// gradient is written once instead of written, read for the bias gradient, copied and read.
+/// buffer is left as it was. When the layer before that ReLU is a direct `Conv2D`, all three are
+/// one step. In forward, the convolution computes a few output rows at a time into a buffer that
+/// stays in L1 and the pooling reads them there, so the convolution's output (conv1's is 173 KB
+/// an image) is never written out and read back. In backward, the pooling writes its gradient
+/// straight into the convolution's output-gradient buffer in the layout the convolution's
+/// kernels read (`Conv2D.outputGradientBlocks`), so conv1's 26x26x64 gradient is written once
+/// instead of written, read for the bias gradient, copied and read.
 ///
 /// Parameter gradients are summed per thread and then over threads in a fixed order, so a given
 /// batch size and thread count always give the same numbers.
@@ -30,10 +33,18 @@ public struct ImageLocalStage {
         case layer(Int)
         /// The ReLU `layers[i]` and the MaxPool2D `layers[i + 1]` together, reading `layers[i - 1]`'s output.
         case rectifiedPool(Int, MaxPool2D)
-        /// Backward only: the direct convolution `layers[i - 1]` and the rectified pooling of
-        /// `layers[i]` and `layers[i + 1]`, the pooling writing into the convolution's gradient blocks.
+        /// The direct convolution `layers[i - 1]` and the rectified pooling of `layers[i]` and
+        /// `layers[i + 1]`. Forward: the convolution computes a few output rows into its own
+        /// buffer and the pooling reads them there (`Conv2D.forward(rows:ofImage:worker:)`), so
+        /// the convolution's `output` is never written, and the rows no window covers are never
+        /// computed. Backward: the pooling writes into the convolution's gradient blocks.
         case pooledConvolution(Int, Conv2D, MaxPool2D)
     }
+
+    /// Bytes of convolution output a fused convolution and pooling computes before pooling them:
+    /// conv1's pair of 26x64-float rows (13 KB), conv2's ten rows of 11 (28 KB), within a 32 KB
+    /// L1 data cache (Zen 3; 48 KB on Zen 4 and Zen 5).
+    public static let pooledRowBytes = 28 * 1024
 
     /// Bytes of activations, gradients and scratch a chunk may occupy: about a third of the 1 MB
     /// L2 cache of the cores we run on (Zen 4, Zen 5), leaving room for OpenBLAS's packed blocks.
@@ -60,19 +71,19 @@ public struct ImageLocalStage {
                 i += 1
             }
         }
-        self.steps = steps
-        var backwardSteps: [Step] = []
-        var reversed = steps.reversed()[...]
-        while let step = reversed.popFirst() {
-            if case .rectifiedPool(let i, let pool) = step, case .layer(i - 1)? = reversed.first,
-               let conv = layers[i - 1] as? Conv2D, conv.method == .direct {
-                backwardSteps.append(.pooledConvolution(i, conv, pool))
-                reversed.removeFirst()
+        // A direct convolution followed by a rectified pooling runs as one step both ways.
+        var merged: [Step] = [], rest = steps[...]
+        while let step = rest.popFirst() {
+            if case .layer(let c) = step, let conv = layers[c] as? Conv2D, conv.method == .direct,
+               case .rectifiedPool(c + 1, let pool)? = rest.first {
+                merged.append(.pooledConvolution(c + 1, conv, pool))
+                rest.removeFirst()
             } else {
-                backwardSteps.append(step)
+                merged.append(step)
             }
         }
-        self.backwardSteps = backwardSteps
+        self.steps = merged
+        backwardSteps = merged.reversed()
     }
 
     /// The gradient layer `i` receives in backward.
@@ -132,7 +143,16 @@ public struct ImageLocalStage {
                 case .layer(let i): layers[i].forward(images: images, worker: w)
                 case .rectifiedPool(let i, let pool):
                     pool.forward(layers[i - 1].output, images: images, rectify: true, recordingMaxima: forBackward)
-                case .pooledConvolution: preconditionFailure("a backward-only step")
+                case .pooledConvolution(_, let conv, let pool):
+                    let p = pool.poolSize, rowBytes = p * conv.geometry.outWidth * conv.filters * MemoryLayout<Float>.stride
+                    let group = max(1, ImageLocalStage.pooledRowBytes / rowBytes)
+                    for b in images {
+                        for first in stride(from: 0, to: pool.outputHeight, by: group) {
+                            let rows = first..<min(first + group, pool.outputHeight)
+                            let computed = conv.forward(rows: rows.lowerBound * p..<rows.upperBound * p, ofImage: b, worker: w)
+                            pool.forward(windowRows: computed, image: b, rows: rows, rectify: true, recordingMaxima: forBackward)
+                        }
+                    }
                 }
             }
         }
