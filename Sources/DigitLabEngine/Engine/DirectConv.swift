@@ -103,12 +103,25 @@ public func convolveDirect(_ input: UnsafePointer<Float>, pixels: Range<Int>, ge
         for fb in stride(from: 0, to: f, by: tileColumns) {
             var tile = Tile(repeating: TileRow(bias + fb))
             let block = kernelFilterBlocks + fb * taps
-            for ky in 0..<g.kernelHeight {
-                let a = RowPointers(shifting: corners, by: ky * rowStride)
-                accumulateTile(&tile, a, aStride: 1, block + ky * run * tileColumns, bStride: tileColumns, count: run)
+            // conv1's one-channel 3x3 patches with constant sizes, so that its nine steps unroll.
+            if g.kernelHeight == 3 && run == 3 {
+                accumulatePatch(&tile, corners, block, rowStride: rowStride, kernelHeight: 3, run: 3)
+            } else {
+                accumulatePatch(&tile, corners, block, rowStride: rowStride, kernelHeight: g.kernelHeight, run: run)
             }
             tile.store(to: out + (q - pixels.lowerBound) * f + fb, stride: f, count: rows)
         }
+    }
+}
+
+/// Adds to `tile` the products of six patches (top-left pixels at `corners`: `kernelHeight`
+/// runs of `run` floats, `rowStride` apart) with a block of `tileColumns` filters.
+@inline(__always)
+private func accumulatePatch(_ tile: inout Tile, _ corners: RowPointers, _ block: UnsafePointer<Float>,
+                             rowStride: Int, kernelHeight: Int, run: Int) {
+    for ky in 0..<kernelHeight {
+        accumulateTile(&tile, RowPointers(shifting: corners, by: ky * rowStride), aStride: 1,
+                       block + ky * run * tileColumns, bStride: tileColumns, count: run)
     }
 }
 
