@@ -16,7 +16,10 @@ public enum EngineThreads {
         set {
             _count = max(1, newValue)
             if (pool?.helpers ?? 0) < _count - 1 { pool = WorkerPool(helpers: _count - 1) }
-            BLASRuntime.setThreads(_count > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount)
+            // Only on a change: OpenBLAS must not be reconfigured while another thread is inside
+            // one of its products (tests setting the same count again corrupted such products).
+            let blasThreads = _count > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount
+            if BLASRuntime.threads != blasThreads { BLASRuntime.setThreads(blasThreads) }
         }
     }
 }
