@@ -1,4 +1,5 @@
 import ArgumentParser
+import DigitLab
 import DigitLabEngine
 import Foundation
 
@@ -26,6 +27,10 @@ struct BLASInfo: ParsableCommand {
         print("OpenBLAS core type: \(BLASRuntime.coreName) (\(why))")
         print("OpenBLAS configuration: \(BLASRuntime.config)")
         print("CPU cores: \(ProcessInfo.processInfo.activeProcessorCount)")
+        // What a run does with its threads: the engine's own, each OpenBLAS call on one of them.
+        EngineThreads.count = Runner.defaultThreads
+        print("Threads: a run uses \(EngineThreads.count) engine thread\(EngineThreads.count == 1 ? "" : "s") (--threads; in a Slurm job, "
+              + "the CPUs it was given), each OpenBLAS call \(BLASRuntime.threads) thread\(BLASRuntime.threads == 1 ? "" : "s")")
         let kernels = DirectConvolution.usesAVX512 ? "AVX-512 kernels, \(tileColumns) columns a tile"
             : "AVX2 kernels, \(tileColumns) columns a tile"
         let how = env["DIGITLAB_CONVOLUTION"].map { "DIGITLAB_CONVOLUTION=\($0), set by the environment" }

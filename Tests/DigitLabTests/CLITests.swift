@@ -18,6 +18,18 @@ struct CLITests {
         }
     }
 
+    /// A Slurm job given one CPU on a machine with more must use one: OpenBLAS too, which on its
+    /// own starts a thread per CPU it sees.
+    @Test("a run given one CPU uses one thread, OpenBLAS's included")
+    func oneCPUOneThread() throws {
+        let r = try runTool(["blas"], environment: ["SLURM_CPUS_PER_TASK": "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("a run uses 1 engine thread ") && r.stdout.contains("each OpenBLAS call 1 thread"), "\(r.stdout)")
+        let all = try runTool(["blas"], environment: ["SLURM_CPUS_PER_TASK": "", "SLURM_JOB_CPUS_PER_NODE": ""])
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        #expect(all.stdout.contains("a run uses \(cores) engine thread") && all.stdout.contains("each OpenBLAS call 1 thread"), "\(all.stdout)")
+    }
+
     @Test("a spec with a misspelt key: one-line error naming file, line and key; exit 1; nothing written")
     func misspeltSpec() throws {
         let dir = TestPaths.temporaryDirectory("cli")

@@ -46,10 +46,10 @@ public struct ZCAWhitening: Sendable {
         let tau = UnsafeMutablePointer<Double>.allocate(capacity: d)
         defer { b.deallocate(); tau.deallocate() }
 
-        // The products and factorizations below are LAPACK's blocked code; let OpenBLAS use every
-        // core for them (runs make it single-threaded for the engine's own split).
+        // The products and factorizations below are LAPACK's blocked code; let OpenBLAS use the
+        // engine's threads for them (runs keep it single-threaded for the engine's own split).
         let blasThreads = BLASRuntime.threads
-        BLASRuntime.setThreads(ProcessInfo.processInfo.activeProcessorCount)
+        BLASRuntime.setThreads(EngineThreads.count)
         defer { BLASRuntime.setThreads(blasThreads) }
 
         var start = 0

@@ -9,17 +9,20 @@ public enum EngineThreads {
     /// The helper threads `parallelFor` hands shares to: made when the count first exceeds one,
     /// replaced by a larger pool when it grows past the helpers.
     nonisolated(unsafe) static private(set) var pool: WorkerPool?
-    /// The number of chunks `parallelFor` splits its range into. Setting it above one makes
-    /// OpenBLAS single-threaded, since the engine then does the splitting itself.
+    /// The number of chunks `parallelFor` splits its range into. Setting it makes OpenBLAS
+    /// single-threaded: the engine splits its products over its own threads, and a count of one
+    /// means one core (a Slurm job given one CPU, or a shard run with `--threads 1` beside
+    /// another, must not have OpenBLAS start a thread per CPU of the machine, as it did when a
+    /// count of one left the threading to OpenBLAS).
     public static var count: Int {
         get { _count }
         set {
             _count = max(1, newValue)
             if (pool?.helpers ?? 0) < _count - 1 { pool = WorkerPool(helpers: _count - 1) }
-            // Only on a change: OpenBLAS must not be reconfigured while another thread is inside
-            // one of its products (tests setting the same count again corrupted such products).
-            let blasThreads = _count > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount
-            if BLASRuntime.threads != blasThreads { BLASRuntime.setThreads(blasThreads) }
+            // Once per process, not on every set: OpenBLAS must not be reconfigured while another
+            // thread is inside one of its products (tests switching it between one thread and
+            // two corrupted such a product).
+            if BLASRuntime.threads != 1 { BLASRuntime.setThreads(1) }
         }
     }
 }
