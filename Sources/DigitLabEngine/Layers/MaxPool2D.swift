@@ -171,9 +171,15 @@ public final class MaxPool2D: ImageLocalLayer {
                 var ch = 0
                 while ch + 16 <= c {
                     let first = load(win + o + ch), go = load(g + o + ch)
-                    for k in 0..<p * p {
-                        store(zero.replacing(with: go, where: first .== Lanes(repeating: Float(k))),
-                              at(cornerPixel + (k / p) * w + k % p, ch))
+                    @inline(__always) func place(_ k: Int, _ pixel: Int) {
+                        store(zero.replacing(with: go, where: first .== Lanes(repeating: Float(k))), at(pixel, ch))
+                    }
+                    if p == 2 {
+                        // The common window, without a division per position.
+                        place(0, cornerPixel); place(1, cornerPixel + 1)
+                        place(2, cornerPixel + w); place(3, cornerPixel + w + 1)
+                    } else {
+                        for k in 0..<p * p { place(k, cornerPixel + (k / p) * w + k % p) }
                     }
                     ch += 16
                 }

@@ -41,9 +41,10 @@ public struct ImageLocalStage {
         case pooledConvolution(Int, Conv2D, MaxPool2D)
     }
 
-    /// Bytes of convolution output a fused convolution and pooling computes before pooling them:
-    /// conv1's pair of 26x64-float rows (13 KB), conv2's ten rows of 11 (28 KB), within a 32 KB
-    /// L1 data cache (Zen 3; 48 KB on Zen 4 and Zen 5).
+    /// At most this many bytes of convolution output (but at least one row of windows) are
+    /// computed before the fused step pools them: conv1's rows in fours (two rows of windows,
+    /// 26 KB), conv2's ten that its windows cover at once (28 KB), within a 32 KB L1 data cache
+    /// (Zen 3; 48 KB on Zen 4 and Zen 5).
     public static let pooledRowBytes = 28 * 1024
 
     /// Bytes of activations, gradients and scratch a chunk may occupy: about a third of the 1 MB
