@@ -79,17 +79,20 @@ struct GradientCheckTests {
         check(ReLU(name: "relu", inputShape: [4, 4, 2], capacity: 2), batch: 2, input: randomInput([2, 4, 4, 2], seed: 5))
     }
 
-    @Test("MaxPool2D: gradient goes to each window's maximum, odd sizes drop the last row and column")
-    func maxPool() {
+    /// Both window sizes: 2x2 takes an unrolled path, others the general loops; 17 channels cover
+    /// the SIMD lanes and the scalar leftover.
+    @Test("MaxPool2D: gradient goes to each window's maximum, odd sizes drop the last row and column",
+          arguments: [2, 3])
+    func maxPool(poolSize: Int) {
         // Distinct values, spaced well beyond the finite-difference step, so no window has a tie.
-        let shape = [2, 5, 7, 16]
+        let shape = [2, 5, 7, 17]
         let count = shape.reduce(1, *)
         var order = Array(0..<count)
         var rng = Xoshiro256(seed: 9)
         rng.shuffle(&order)
         let input = Tensor(shape: shape)
         for i in 0..<count { input[i] = Float(order[i]) * 0.05 - Float(count) * 0.025 }
-        check(MaxPool2D(name: "pool", inputShape: [5, 7, 16], capacity: 2), batch: 2, input: input, step: 1e-2)
+        check(MaxPool2D(name: "pool", inputShape: [5, 7, 17], poolSize: poolSize, capacity: 2), batch: 2, input: input, step: 1e-2)
     }
 
     @Test("Softmax cross-entropy: gradient of the mean loss with respect to the logits")

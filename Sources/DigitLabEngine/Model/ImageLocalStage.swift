@@ -99,7 +99,6 @@ public struct ImageLocalStage {
         }
     }
 
-
     /// One worker per engine thread, but never more than images.
     public static func defaultWorkers(batch: Int) -> Int { max(1, min(EngineThreads.count, batch)) }
 
@@ -145,16 +144,22 @@ public struct ImageLocalStage {
                 case .rectifiedPool(let i, let pool):
                     pool.forward(layers[i - 1].output, images: images, rectify: true, recordingMaxima: forBackward)
                 case .pooledConvolution(_, let conv, let pool):
-                    let p = pool.poolSize, rowBytes = p * conv.geometry.outWidth * conv.filters * MemoryLayout<Float>.stride
-                    let group = max(1, ImageLocalStage.pooledRowBytes / rowBytes)
-                    for b in images {
-                        for first in stride(from: 0, to: pool.outputHeight, by: group) {
-                            let rows = first..<min(first + group, pool.outputHeight)
-                            let computed = conv.forward(rows: rows.lowerBound * p..<rows.upperBound * p, ofImage: b, worker: w)
-                            pool.forward(windowRows: computed, image: b, rows: rows, rectify: true, recordingMaxima: forBackward)
-                        }
-                    }
+                    forward(conv, pooledBy: pool, images: images, worker: w, forBackward: forBackward)
                 }
+            }
+        }
+    }
+
+    /// The fused step's forward: for each image, `pooledRowBytes` worth of the convolution's
+    /// rows (at least one row of windows) into its buffer, then pooled and rectified from there.
+    private func forward(_ conv: Conv2D, pooledBy pool: MaxPool2D, images: Range<Int>, worker w: Int, forBackward: Bool) {
+        let p = pool.poolSize, windowRowBytes = p * conv.geometry.outWidth * conv.filters * MemoryLayout<Float>.stride
+        let group = max(1, ImageLocalStage.pooledRowBytes / windowRowBytes)
+        for b in images {
+            for first in stride(from: 0, to: pool.outputHeight, by: group) {
+                let rows = first..<min(first + group, pool.outputHeight)
+                let computed = conv.forward(rows: rows.lowerBound * p..<rows.upperBound * p, ofImage: b, worker: w)
+                pool.forward(windowRows: computed, image: b, rows: rows, rectify: true, recordingMaxima: forBackward)
             }
         }
     }
