@@ -2,7 +2,7 @@ import DigitLab
 import Foundation
 import Testing
 
-/// The README's "When things go wrong", driven through the real command-line tool: interruption
+/// docs/troubleshooting.md ("When things go wrong"), driven through the real command-line tool: interruption
 /// (SIGTERM, `kill -9`) and resuming, divergence, a full disk, an unwritable or missing output
 /// directory, missing data, damaged inputs. Each checks the message (one line saying what to do),
 /// the exit status, and that finished results are left intact; and the determinism the resume
@@ -311,7 +311,7 @@ struct TrustTests {
         #expect(env.status == 1 && env.stderr.contains("\(dir)/nowhere/train-images-idx3-ubyte.gz: no such file"), "\(env.stderr)")
     }
 
-    @Test("OpenBLAS missing: the dynamic loader's message, as the README quotes it")
+    @Test("OpenBLAS missing: the dynamic loader's message, as docs/troubleshooting.md quotes it")
     func missingOpenBLAS() throws {
         // A copy of the tool that asks for a library that does not exist, as a machine without
         // OpenBLAS would: the loader stops before main with exit status 127.
@@ -325,8 +325,8 @@ struct TrustTests {
         let (status, _, message) = try runTool(["--help"], executable: dir + "/digitlab")
         #expect(status == 127)
         #expect(message.contains("error while loading shared libraries: libopenblaX.so.0: cannot open shared object file"), "\(message)")
-        let readme = Self.text(TestPaths.root + "/README.md")
-        #expect(readme.contains("error while loading shared libraries: libopenblas.so.0: cannot open shared object file"))
+        let troubleshooting = Self.text(TestPaths.root + "/docs/troubleshooting.md")
+        #expect(troubleshooting.contains("error while loading shared libraries: libopenblas.so.0: cannot open shared object file"))
     }
 
     // MARK: Damaged inputs through the CLI
