@@ -42,8 +42,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "DigitLabEngineTests", dependencies: ["DigitLabEngine", "DigitLab"]),
-        .testTarget(name: "DigitLabTests", dependencies: ["DigitLab"]),
+        // What both test targets share: the Keras reference files in Tests/Reference, ways of
+        // comparing tensors, and the trait that pins the engine's thread count for tests that compute.
+        .target(name: "DigitLabTestSupport", dependencies: ["DigitLabEngine", "DigitLab"], path: "Tests/DigitLabTestSupport"),
+        .testTarget(name: "DigitLabEngineTests", dependencies: ["DigitLabEngine", "DigitLab", "DigitLabTestSupport"]),
+        .testTarget(name: "DigitLabTests", dependencies: ["DigitLab", "DigitLabTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

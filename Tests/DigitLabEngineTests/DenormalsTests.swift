@@ -1,10 +1,11 @@
 import DigitLabEngine
+import DigitLabTestSupport
 import Foundation
 import Testing
 
 /// Subnormal results must become zero inside the engine's passes, on the calling thread and on
 /// the pool's helpers, as on TensorFlow's threads, and only there: the mode is restored after.
-@Suite("Denormals")
+@Suite("Denormals", .engineThreads)
 struct DenormalsTests {
     /// A fraction of the smallest normal float, computed at run time in a call the optimizer
     /// cannot fold or move across a change of the floating-point mode.

@@ -1,11 +1,12 @@
 import DigitLabEngine
+import DigitLabTestSupport
 import Testing
 
 /// The direct convolution kernels must compute what im2col, a GEMM and col2im compute: for the
 /// paper's three layers (conv1's one channel needs no input gradient), for pixel and tap counts
 /// that leave a partial tile of rows (121 pixels, 9 and 32 taps), for several filter blocks
 /// whatever the build's tile width (16 or 32 columns), and for kernels that are not square.
-@Suite("Direct convolution")
+@Suite("Direct convolution", .engineThreads)
 struct DirectConvTests {
     @Test("forward, weight gradient and input gradient equal im2col with GEMM",
           arguments: [(28, 28, 1, 3, 3, 64), (13, 13, 64, 3, 3, 64), (5, 5, 64, 3, 3, 64), (9, 7, 32, 5, 2, 96),
@@ -121,6 +122,34 @@ struct DirectConvTests {
             #expect(DirectConvolution.chooses(coreName: "SkylakeX", environment: ["DIGITLAB_CONVOLUTION": "direct"], kernelsUseAVX512: avx512))
             #expect(!DirectConvolution.chooses(coreName: "Zen", environment: ["DIGITLAB_CONVOLUTION": "im2col"], kernelsUseAVX512: avx512))
         }
-        #expect(DirectConvolution.usesAVX512 == (tileColumns == 32))
+    }
+
+    /// The CPU's feature flags, from /proc/cpuinfo's first `flags` line.
+    static var cpuFlags: Set<String> {
+        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+        return Set(line.split(separator: ":").dropFirst().joined().split(separator: " ").map(String.init))
+    }
+
+    /// What the Makefile requires of a CPU before it defines DIGITLAB_AVX512.
+    static let avx512Flags: Set<String> = ["avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd", "fma"]
+
+    @Test("the kernels are AVX-512, 32 columns a tile, exactly when the build defines DIGITLAB_AVX512, and only on a CPU that has it")
+    func kernelWidthFollowsTheBuild() throws {
+        #if DIGITLAB_AVX512
+        let defined = true
+        #else
+        let defined = false
+        #endif
+        #expect(DirectConvolution.usesAVX512 == defined)
+        #expect(tileColumns == (defined ? 32 : 16))
+        let flags = Self.cpuFlags
+        try #require(!flags.isEmpty, "/proc/cpuinfo has no flags line")
+        if defined {
+            #expect(Self.avx512Flags.isSubset(of: flags), "built for AVX-512 on a CPU without \(Self.avx512Flags.subtracting(flags).sorted())")
+        }
+        // Built without it on a CPU that has it is allowed: `make CPU=` builds for the x86-64 baseline
+        // on purpose. That `make` itself picks AVX-512 where the CPU has it is checked by the CLI
+        // tests ("make builds ...").
     }
 }

@@ -1,11 +1,12 @@
 import DigitLabEngine
+import DigitLabTestSupport
 import Testing
 
 /// Finite-difference checks of every layer type's backward pass: for a scalar `L = Σ out ⊙ R` with
 /// random `R`, the analytic gradients with respect to the input and the parameters must match
 /// central differences. Inputs are kept away from the kinks of ReLU and max pooling, so the
 /// differences are taken where the function is smooth.
-@Suite("Gradient checks")
+@Suite("Gradient checks", .engineThreads)
 struct GradientCheckTests {
     /// Compares analytic and numerical gradients of `L = Σ layer(x) ⊙ R` at a sample of coordinates.
     func check(_ layer: any Layer, batch: Int, input: Tensor, seed: UInt64 = 7, step: Float = 1e-2,

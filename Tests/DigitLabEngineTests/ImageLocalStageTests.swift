@@ -1,17 +1,17 @@
 import DigitLabEngine
+import DigitLabTestSupport
 import Testing
 
 /// The chunked execution of a convolution block must not change what it computes: a block carried
 /// a few images at a time, split over several workers whose partial gradients are added at the
 /// end, with its ReLU folded into the pooling, must give the outputs and gradients of the same
 /// block run one layer at a time over the whole batch.
-@Suite("Image-local stages")
+@Suite("Image-local stages", .engineThreads)
 struct ImageLocalStageTests {
-    /// Every test here runs on two engine threads, set before it computes anything: setting the
-    /// count also makes OpenBLAS single-threaded, and a test switching OpenBLAS from two threads
-    /// to one while another test of this suite was inside a product corrupted that product (seen
-    /// as a flaky mismatch of the three-worker case, 12 runs in 15).
-    init() { EngineThreads.count = 2 }
+    // Every test here runs with the engine's thread count pinned (`.engineThreads`), set before
+    // any test computes anything: setting the count also makes OpenBLAS single-threaded, and a
+    // test switching OpenBLAS from two threads to one while another test was inside a product
+    // corrupted that product (seen as a flaky mismatch of the three-worker case, 12 runs in 15).
 
     /// conv (13x13x8 → 11x11x16) → relu → pool, with random weights; `first` makes the conv a
     /// first layer, which computes no input gradient.

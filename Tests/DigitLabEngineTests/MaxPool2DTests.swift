@@ -1,10 +1,11 @@
 import DigitLabEngine
+import DigitLabTestSupport
 import Testing
 
 /// Max pooling's backward reads the window positions its forward recorded: the gradient must go to
 /// the first maximum of each window (row-major, as TensorFlow), and nowhere when a rectified
 /// maximum is not positive.
-@Suite("Max pooling")
+@Suite("Max pooling", .engineThreads)
 struct MaxPool2DTests {
     /// One 2x4 image of 17 channels (sixteen in SIMD lanes, one left over): a window of four equal
     /// values, then a window whose maximum, -0.5, is its last position.

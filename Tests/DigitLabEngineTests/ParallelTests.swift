@@ -1,11 +1,12 @@
 import DigitLabEngine
+import DigitLabTestSupport
 import Foundation
 import Testing
 
 /// `parallelFor` runs on the engine's `WorkerPool`, whose helper threads spin between regions and
 /// sleep when idle. Whatever state they are in, and whoever calls, every index must run exactly
 /// once, and a region must use the helpers, not only the calling thread.
-@Suite("Parallel regions", .serialized)
+@Suite("Parallel regions", .serialized, .engineThreads)
 struct ParallelTests {
     /// Runs `n` shares on `pool` and returns how often each ran and the threads that ran them.
     func visit(_ pool: WorkerPool, shares n: Int) -> (counts: [Int], threads: Set<pthread_t>) {
@@ -41,7 +42,6 @@ struct ParallelTests {
 
     @Test("parallelFor visits every index once, whatever the range and however it splits")
     func everyIndexOnce() {
-        EngineThreads.count = 2
         for n in [0, 1, 2, 3, 32, 1000] {
             let counts = UnsafeMutablePointer<Int>.allocate(capacity: max(n, 1))
             defer { counts.deallocate() }
@@ -53,7 +53,6 @@ struct ParallelTests {
 
     @Test("parallelClaim visits every index once, each on a thread of the region")
     func everyClaimOnce() {
-        EngineThreads.count = 2
         for n in [0, 1, 2, 3, 16, 1000] {
             let counts = UnsafeMutablePointer<Int>.allocate(capacity: max(n, 1))
             let claimers = UnsafeMutablePointer<Int>.allocate(capacity: max(n, 1))
@@ -68,7 +67,6 @@ struct ParallelTests {
     @Test("regions opened from several threads at once, and regions inside regions, run every index once",
           .timeLimit(.minutes(1)))
     func concurrentAndNestedRegions() {
-        EngineThreads.count = 2
         let callers = 4, rounds = 200, n = 50
         nonisolated(unsafe) let counts = UnsafeMutablePointer<Int>.allocate(capacity: callers * n * n)
         defer { counts.deallocate() }

@@ -1,11 +1,12 @@
 import DigitLab
+import DigitLabTestSupport
 import Foundation
 import Testing
 
 /// Both pipelines on synthetic photographs of MNIST test digits (`SyntheticPhotos`: enlarged,
 /// rotated, off-centre, on tinted light or dark paper under uneven light with noise, some with thin
 /// strokes or ruled lines), saved and read back as PNG and JPEG.
-@Suite("Digit pipelines on photographs")
+@Suite("Digit pipelines on photographs", .engineThreads)
 struct DigitPipelineTests {
     /// Fraction of `count` photographs each pipeline reads right.
     static func accuracy(reader: DigitReader, data: LabeledImages, count: Int, offset: Int) throws -> [DigitPipeline: Double] {

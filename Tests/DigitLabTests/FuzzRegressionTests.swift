@@ -1,4 +1,5 @@
 import DigitLab
+import DigitLabTestSupport
 import Foundation
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
 /// (Fuzz/Corpus/READER/), replayed through what the fuzzers run (`FuzzReaders`): each must be read
 /// or rejected with a `DataError`/`SpecError` naming the input, never crash or allocate without
 /// bound. A crash `make fuzz` finds goes into Fuzz/Regressions/ and is covered here from then on.
-@Suite("Fuzzer regressions")
+@Suite("Fuzzer regressions", .engineThreads)
 struct FuzzRegressionTests {
     static func inputs(_ kind: String, _ reader: String) -> [String] {
         let dir = TestPaths.root + "/Fuzz/\(kind)/\(reader)"

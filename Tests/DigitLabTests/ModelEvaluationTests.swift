@@ -1,8 +1,9 @@
 import DigitLab
+import DigitLabTestSupport
 import Foundation
 import Testing
 
-@Suite("Model evaluation")
+@Suite("Model evaluation", .engineThreads)
 struct ModelEvaluationTests {
     @Test("accuracy, confusion matrix and gallery agree with each other and with the training run")
     func evaluation() throws {

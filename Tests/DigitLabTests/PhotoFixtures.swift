@@ -1,5 +1,6 @@
 import DigitLab
 import DigitLabEngine
+import DigitLabTestSupport
 import Foundation
 import Testing
 
@@ -23,8 +24,9 @@ enum PhotoFixtures {
             var config = TrainingConfig()
             config.epochs = 1
             config.limit = 10_000
-            // Two, as every test that sets it: suites run concurrently, and numbers depend on it.
-            EngineThreads.count = 2
+            // The count every engine test runs with (the tests using this fixture are under
+            // `.engineThreads` too; this pins it however the fixture is first reached).
+            TestEngine.pin()
             let trainer = Trainer(config: config, train: data.train)
             _ = try trainer.trainEpoch()
             let test = trainer.evaluate(data.test)

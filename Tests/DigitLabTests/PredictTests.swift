@@ -1,9 +1,10 @@
 import DigitLab
+import DigitLabTestSupport
 import Foundation
 import Testing
 
 /// `digitlab predict`, `evaluate` and `make-photos` as a user runs them.
-@Suite("Predict and evaluate commands")
+@Suite("Predict and evaluate commands", .engineThreads)
 struct PredictTests {
     @Test("predict: a line per image, JSON on request, preprocessed inputs saved, failures named and counted")
     func predict() throws {

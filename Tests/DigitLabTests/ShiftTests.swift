@@ -1,18 +1,19 @@
 import DigitLab
 import DigitLabEngine
+import DigitLabTestSupport
 import Foundation
 import Testing
 
 /// Shifts against Keras's apply_affine_transform, and flips after the affine part, as Keras's
 /// apply_transform does.
-@Suite("Shifts and flips")
+@Suite("Shifts and flips", .engineThreads)
 struct ShiftTests {
     @Test("shifts match ImageDataGenerator(width_shift_range, height_shift_range)")
     func shifts() throws {
         let ref = try DatagenReference.load()
-        let input = try DatagenReference.floats(ref, "datagen/input")
-        let tx = try DatagenReference.floats(ref, "shift/tx"), ty = try DatagenReference.floats(ref, "shift/ty")
-        let expected = try DatagenReference.floats(ref, "shift/output")
+        let input = try ref.floats("datagen/input")
+        let tx = try ref.floats("shift/tx"), ty = try ref.floats("shift/ty")
+        let expected = try ref.floats("shift/output")
         var ours = [Float](repeating: 0, count: input.count)
         input.withUnsafeBufferPointer { src in
             ours.withUnsafeMutableBufferPointer { dst in

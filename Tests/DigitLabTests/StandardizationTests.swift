@@ -1,16 +1,17 @@
 import DigitLab
 import DigitLabEngine
+import DigitLabTestSupport
 import Foundation
 import Testing
 
 /// ImageDataGenerator's featurewise and samplewise centring and std normalization against Keras.
-@Suite("Standardization against Keras's ImageDataGenerator")
+@Suite("Standardization against Keras's ImageDataGenerator", .engineThreads)
 struct StandardizationTests {
     @Test("our keras-normalize gives the reference's input images")
     func inputs() throws {
         let ref = try DatagenReference.load()
         let fit = try DatagenReference.fitSet(ref)
-        let expected = try DatagenReference.floats(ref, "datagen/input")
+        let expected = try ref.floats("datagen/input")
         let ours = Array(Normalization.kerasNormalize.apply(fit.prefix(8)))
         let (d, s) = largestDifference(ours, expected)
         #expect(d <= 1e-6 * s, "normalized inputs differ by \(d)")
@@ -22,12 +23,12 @@ struct StandardizationTests {
         let fit = try DatagenReference.fitSet(ref)
         let options = Standardization(featurewiseCenter: true, featurewiseStdNormalization: true)
         let standardizer = try Standardizer.fit(options, on: fit, normalization: .kerasNormalize)
-        let mean = try DatagenReference.floats(ref, "datagen/featurewise_mean")[0]
-        let std = try DatagenReference.floats(ref, "datagen/featurewise_std")[0]
+        let mean = try ref.floats("datagen/featurewise_mean")[0]
+        let std = try ref.floats("datagen/featurewise_std")[0]
         #expect(abs(standardizer.mean - mean) <= 1e-6 * abs(mean), "mean \(standardizer.mean), Keras \(mean)")
         #expect(abs(standardizer.std - std) <= 1e-6 * abs(std), "std \(standardizer.std), Keras \(std)")
-        let input = try DatagenReference.floats(ref, "datagen/input")
-        let expected = try DatagenReference.floats(ref, "datagen/featurewise_output")
+        let input = try ref.floats("datagen/input")
+        let expected = try ref.floats("datagen/featurewise_output")
         let (d, s) = largestDifference(standardizer.standardize(input, count: 8), expected)
         #expect(d <= 1e-6 * s, "featurewise output differs by \(d) (largest value \(s))")
     }
@@ -35,8 +36,8 @@ struct StandardizationTests {
     @Test("samplewise centring and std normalization match Keras")
     func samplewise() throws {
         let ref = try DatagenReference.load()
-        let input = try DatagenReference.floats(ref, "datagen/input")
-        let expected = try DatagenReference.floats(ref, "datagen/samplewise_output")
+        let input = try ref.floats("datagen/input")
+        let expected = try ref.floats("datagen/samplewise_output")
         let standardizer = Standardizer(options: Standardization(samplewiseCenter: true, samplewiseStdNormalization: true))
         let (d, s) = largestDifference(standardizer.standardize(input, count: 8), expected)
         #expect(d <= 1e-6 * s, "samplewise output differs by \(d) (largest value \(s))")
@@ -100,9 +101,6 @@ struct StandardizationTests {
         #expect(trainer.trainSet.count == 900)
         #expect(standardizer.mean == refit.mean && standardizer.std == refit.std)
         let test = data.test.prefix(200)
-        // Results depend on the thread count (how a batch is split), which starts at one and other
-        // suites, running concurrently, set to two: fix it before comparing two evaluations.
-        EngineThreads.count = 2
         let ours = trainer.evaluate(test)
         #expect(ours == Trainer.evaluate(model: trainer.model, set: test, normalization: .kerasNormalize, standardizer: standardizer))
         #expect(ours != Trainer.evaluate(model: trainer.model, set: test, normalization: .kerasNormalize))

@@ -7,11 +7,10 @@ enum TestPaths {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
-    /// The MNIST directory: $DIGITLAB_DATA, else ../shared/data/mnist beside the checkout, else data/mnist.
+    /// The MNIST directory: $DIGITLAB_DATA, else data/mnist (where `make data` puts it), as the tool
+    /// itself looks. Nothing outside the checkout is looked for.
     static var mnist: String {
         if let env = ProcessInfo.processInfo.environment["DIGITLAB_DATA"], !env.isEmpty { return env }
-        let shared = URL(fileURLWithPath: root).deletingLastPathComponent().appendingPathComponent("shared/data/mnist").path
-        if FileManager.default.fileExists(atPath: shared) { return shared }
         return root + "/data/mnist"
     }
 

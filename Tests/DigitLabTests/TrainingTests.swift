@@ -1,11 +1,12 @@
 import DigitLab
+import DigitLabTestSupport
 import DigitLabEngine
 import Foundation
 import Testing
 
 /// Training on real MNIST: it learns, it is deterministic, and a resumed run equals an
 /// uninterrupted one.
-@Suite("Training on MNIST", .serialized)
+@Suite("Training on MNIST", .serialized, .engineThreads)
 struct TrainingTests {
     static let data: Dataset? = try? Dataset.load(.mnist, directory: TestPaths.mnist)
 

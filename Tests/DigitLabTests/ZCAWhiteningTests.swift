@@ -1,15 +1,16 @@
 import DigitLab
 import DigitLabEngine
+import DigitLabTestSupport
 import Foundation
 import Testing
 
 /// ZCA whitening fitted through LAPACK in double precision, against Keras's formula. There is no
-/// element-wise reference (see ../shared/reference/README.md): the singular values are checked,
+/// element-wise reference (see scripts/reference/README.md): the singular values are checked,
 /// and that the whitened fit images have identity covariance on the well-conditioned directions.
-@Suite("ZCA whitening", .serialized)
+@Suite("ZCA whitening", .serialized, .engineThreads(alone: true))
 struct ZCAWhiteningTests {
     /// Fitted once: featurewise_center + zca_whitening on the reference's 2,000 images.
-    static let fitted: Result<(Standardizer, LabeledImages, [String: NamedTensor]), Error> = Result {
+    static let fitted: Result<(Standardizer, LabeledImages, ReferenceFile), Error> = Result {
         let ref = try DatagenReference.load()
         let fit = try DatagenReference.fitSet(ref)
         let options = Standardization(featurewiseCenter: true, zcaWhitening: true, zcaEpsilon: 1e-6)
@@ -21,9 +22,9 @@ struct ZCAWhiteningTests {
         let (standardizer, fit, ref) = try Self.fitted.get()
         let zca = try #require(standardizer.zca)
         #expect(zca.count == fit.count && zca.dimension == 784 && zca.epsilon == 1e-6)
-        let mean = try DatagenReference.floats(ref, "datagen/zca_mean")[0]
+        let mean = try ref.floats("datagen/zca_mean")[0]
         #expect(abs(standardizer.mean - mean) <= 1e-6 * abs(mean))
-        let expected = try DatagenReference.floats(ref, "datagen/zca_singular_values").map(Double.init)
+        let expected = try ref.floats("datagen/zca_singular_values").map(Double.init)
         let ours = zca.singularValues
         #expect(ours.count == expected.count)
         #expect(zip(ours, ours.dropFirst()).allSatisfy { $0 >= $1 }, "singular values are not in decreasing order")
