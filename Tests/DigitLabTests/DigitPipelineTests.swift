@@ -32,17 +32,18 @@ struct DigitPipelineTests {
         return try ImageFile.read(path: path)
     }
 
-    @Test("with a model trained here, mnist reads most photographs and clearly more than paper")
+    @Test("with a model trained here, mnist reads at least 85% of the photographs and clearly more than paper")
     func trainedHere() throws {
         let shared = try PhotoFixtures.get()
         let reader = try DigitReader(modelPath: shared.modelPath)
         let acc = try Self.accuracy(reader: reader, data: shared.data.test, count: 60, offset: 1000)
         // The model has seen 10,000 digits once and none rotated; the shipped one does better (below).
-        #expect(acc[.mnist]! >= 0.75, "mnist \(acc[.mnist]!), paper \(acc[.paper]!)")
+        // Measured: 53 of 60 (0.883) through mnist, 7 (0.117) through paper; floors a few points under.
+        #expect(acc[.mnist]! >= 0.85, "mnist \(acc[.mnist]!), paper \(acc[.paper]!)")
         #expect(acc[.mnist]! >= acc[.paper]! + 0.4, "mnist \(acc[.mnist]!), paper \(acc[.paper]!)")
     }
 
-    @Test("the shipped model reads at least 95% of the photographs with the mnist pipeline")
+    @Test("the shipped model reads at least 93% of the photographs with the mnist pipeline (95% measured)")
     func shippedModel() throws {
         let shared = try PhotoFixtures.get()
         guard FileManager.default.fileExists(atPath: PhotoFixtures.shippedModel) else {
@@ -51,7 +52,9 @@ struct DigitPipelineTests {
         }
         let reader = try DigitReader(modelPath: PhotoFixtures.shippedModel)
         let acc = try Self.accuracy(reader: reader, data: shared.data.test, count: 100, offset: 5000)
-        #expect(acc[.mnist]! >= 0.95, "mnist \(acc[.mnist]!), paper \(acc[.paper]!)")
+        // Measured: 95 of 100 through mnist, 17 through paper. The floor leaves two photographs of
+        // room for another CPU's rounding of a borderline one.
+        #expect(acc[.mnist]! >= 0.93, "mnist \(acc[.mnist]!), paper \(acc[.paper]!)")
         #expect(acc[.mnist]! >= acc[.paper]! + 0.3, "mnist \(acc[.mnist]!), paper \(acc[.paper]!)")
     }
 
@@ -70,6 +73,9 @@ struct DigitPipelineTests {
             if p[1].indices.max(by: { p[1][$0] < p[1][$1] }) == Int(set.labels[i]) { piped += 1 }
         }
         #expect(piped >= raw - 9, "of 300: \(raw) unprocessed, \(piped) through the mnist pipeline")
+        // And read well at all: 262 of 300 through the pipeline and 264 unprocessed, measured with
+        // the fixture's model (92% on the test set); the floor is a few points under.
+        #expect(piped >= 252, "of 300: \(raw) unprocessed, \(piped) through the mnist pipeline")
     }
 
     @Test("the preview is the model's input scaled to white, and MNIST digits read as MNIST")

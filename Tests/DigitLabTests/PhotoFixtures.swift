@@ -5,7 +5,8 @@ import Foundation
 import Testing
 
 /// What the photograph tests share: MNIST, and a small model trained here (one epoch on 10,000
-/// images, about 96% on the test set) so that the tests never depend on a file that may be absent.
+/// images: 92.04% on the test set, measured on two engine threads) so that the tests never depend
+/// on a file that may be absent.
 enum PhotoFixtures {
     struct Shared: Sendable {
         let data: Dataset

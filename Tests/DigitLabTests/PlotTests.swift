@@ -182,12 +182,17 @@ struct PlotTests {
         #expect(h.epochs.count == 1 && h.epochs[0].seconds == 29.91 && h.epochs[0].validationAccuracy == 0.97)
         // The committed runs of the reproduction read, whichever format they were written in.
         let runs = TestPaths.root + "/results/runs"
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? [] {
+        let names = try #require(try? FileManager.default.contentsOfDirectory(atPath: runs), "\(runs) is missing")
+        var read = 0
+        for name in names.sorted() {
             let path = runs + "/" + name + "/seed-0/history.csv"
             guard FileManager.default.fileExists(atPath: path) else { continue }
             let history = try History.read(path: path)
             #expect(!history.epochs.isEmpty && history.epochs.allSatisfy { $0.seconds.isFinite }, "\(path)")
+            read += 1
         }
+        // The eight cases at least (each has seed 0); beyond-the-paper runs may add more.
+        #expect(read >= 8, "only \(read) committed runs have a seed-0 history.csv under \(runs)")
     }
 
     // MARK: Written plots

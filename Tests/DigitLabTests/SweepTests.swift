@@ -216,7 +216,10 @@ struct SweepTests {
         // and for scontrol, run under bash with Slurm's variables.
         let dir = TestPaths.temporaryDirectory("sbatch")
         let fake = dir + "/fake-digitlab"
-        try "#!/bin/bash\ntrap 'sleep 0.2; echo saved; exit 130' USR1\necho started\nfor i in $(seq 50); do sleep 0.1; done\necho finished\n"
+        // It works for STEPS tenths of a second: warned, it is stopped by the warning long before
+        // that; unwarned, it finishes. Saving takes a moment, so a script that did not wait would
+        // requeue before "saved".
+        try "#!/bin/bash\ntrap 'sleep 0.2; echo saved; exit 130' USR1\necho started\nfor i in $(seq $STEPS); do sleep 0.1; done\necho finished\n"
             .write(toFile: fake, atomically: true, encoding: .utf8)
         try "#!/bin/bash\necho \"scontrol $*\"\n".write(toFile: dir + "/scontrol", atomically: true, encoding: .utf8)
         chmod(fake, 0o755); chmod(dir + "/scontrol", 0o755)
@@ -224,11 +227,12 @@ struct SweepTests {
                                  specFiles: ["s.yaml"], resultsDirectory: "results", planDigest: "d")
         try script.text.write(toFile: dir + "/s.sbatch", atomically: true, encoding: .utf8)
 
-        func run(warnAfter: Double?) throws -> (status: Int32, output: String) {
+        func run(warned: Bool) throws -> (status: Int32, output: String) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/bash")
             p.arguments = [dir + "/s.sbatch"]
-            p.environment = ["PATH": dir + ":/usr/bin:/bin", "SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_JOB_ID": "77", "SLURM_JOB_ID": "78"]
+            p.environment = ["PATH": dir + ":/usr/bin:/bin", "SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_JOB_ID": "77", "SLURM_JOB_ID": "78",
+                             "STEPS": warned ? "6000" : "5"]
             let out = Pipe()
             p.standardOutput = out
             // The test's threads may block SIGUSR1, and a child inherits the mask; Slurm starts
@@ -238,18 +242,29 @@ struct SweepTests {
             sigaddset(&signals, SIGUSR1)
             pthread_sigmask(SIG_UNBLOCK, &signals, nil)
             try p.run()
-            if let warnAfter {
-                Thread.sleep(forTimeInterval: warnAfter)
+            var data = Data()
+            if warned {
+                // Warn once the task has started (its trap set, and the script's before it), as
+                // Slurm warns a running job: at the line it prints, not after a guessed delay.
+                while !String(decoding: data, as: UTF8.self).contains("started\n") {
+                    let chunk = out.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    data += chunk
+                }
                 kill(p.processIdentifier, SIGUSR1)
             }
-            let data = out.fileHandleForReading.readDataToEndOfFile()
+            data += out.fileHandleForReading.readDataToEndOfFile()
             p.waitUntilExit()
             return (p.terminationStatus, String(decoding: data, as: UTF8.self))
         }
-        let warned = try run(warnAfter: 1)
+        let warned = try run(warned: true)
         #expect(warned.status == 0, "\(warned.output)")
         #expect(warned.output.contains("saved") && warned.output.contains("scontrol requeue 77_0"), "\(warned.output)")
-        let quiet = try run(warnAfter: nil)
+        // The script waited for the save before requeueing, and the task did not run to its end.
+        let saved = warned.output.range(of: "saved"), requeued = warned.output.range(of: "scontrol requeue")
+        #expect(saved != nil && requeued != nil && saved!.lowerBound < requeued!.lowerBound, "\(warned.output)")
+        #expect(!warned.output.contains("finished"), "\(warned.output)")
+        let quiet = try run(warned: false)
         #expect(quiet.status == 0 && quiet.output.contains("finished") && !quiet.output.contains("scontrol"), "\(quiet.output)")
     }
 
