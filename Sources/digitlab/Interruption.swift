@@ -28,6 +28,32 @@ enum Interruption {
         }
     }
 
+    /// For tests: `DIGITLAB_INTERRUPT_AT=E:B` makes the tool send itself SIGINT at the first
+    /// progress report at or after batch B of epoch E (reports come after batch 1, 26, 51, ... and
+    /// the last), then wait for the handler to take it, so that training stops at that batch and
+    /// not at whichever one a signal from outside happened to arrive in. The signal goes through
+    /// the same handler as a user's Ctrl-C.
+    nonisolated(unsafe) private static var interruptAt: (epoch: Int, batch: Int)? = {
+        guard let text = ProcessInfo.processInfo.environment["DIGITLAB_INTERRUPT_AT"], !text.isEmpty else { return nil }
+        let parts = text.split(separator: ":").compactMap { Int($0) }
+        guard parts.count == 2 else {
+            FileHandle.standardError.write(Data("error: DIGITLAB_INTERRUPT_AT=\(text): expected EPOCH:BATCH, e.g. 2:26\n".utf8))
+            exit(1)
+        }
+        return (parts[0], parts[1])
+    }()
+
+    /// Called with each progress report; raises the test's SIGINT when its batch is reached.
+    static func batchReported(_ p: BatchProgress) {
+        guard let at = interruptAt, p.epoch == at.epoch, p.batch >= at.batch else { return }
+        interruptAt = nil
+        kill(getpid(), SIGINT)
+        // The handler runs on a dispatch queue; wait for it, so the next batch sees the request.
+        // (Ten seconds at most: if the signal never arrives the run goes on, and the test that
+        // asked for the stop fails on where it stopped.)
+        for _ in 0..<10_000 where !StopRequest.isRequested { usleep(1000) }
+    }
+
     /// Prints how to resume and exits with status 130, as a shell does after Ctrl-C.
     static func exitResumable(_ error: TrainingError, resume: String) -> Never {
         FileHandle.standardError.write(Data("stopped: \(error); progress saved. Resume with: \(resume)\n".utf8))

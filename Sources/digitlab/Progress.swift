@@ -24,6 +24,7 @@ final class ProgressPrinter: RunObserver {
     }
 
     func batchFinished(_ p: BatchProgress, of run: RunPlan) {
+        Interruption.batchReported(p)
         guard live else { return }
         let width = 30, filled = width * p.batch / max(p.batches, 1)
         let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)

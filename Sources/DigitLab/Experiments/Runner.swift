@@ -114,11 +114,26 @@ public final class Runner {
         let trainer = Trainer(config: spec.trainingConfig(seed: plan.seed), train: data.train)
         AtomicFile.removeLeftovers(in: plan.directory)
         if resume, FileManager.default.fileExists(atPath: plan.checkpointPath) {
+            let saved: TrainerState?
             do {
                 let (state, specYAML) = try Checkpoint.load(path: plan.checkpointPath)
-                if RunPlan.sameRun(specYAML, plan.resolvedYAML) { try trainer.restore(state) }
+                saved = RunPlan.sameRun(specYAML, plan.resolvedYAML) ? state : nil
             } catch let e as DataError {
                 throw DataError(plan.checkpointPath, "\(e.problem); delete it (rm \(plan.checkpointPath)) to start this run afresh")
+            }
+            if let saved {
+                // The numbers depend on the thread count: refuse to mix two counts in one run
+                // (another --threads, or another machine's CPU count) rather than resume it inexactly.
+                if let threads = saved.engineThreads, threads != EngineThreads.count {
+                    throw DataError(plan.checkpointPath, "was written by a run on \(threads) engine thread\(threads == 1 ? "" : "s") and this one "
+                                    + "has \(EngineThreads.count), which would give other numbers; resume it with --threads \(threads) "
+                                    + "(digitlab run), or delete it (rm \(plan.checkpointPath)) to start this run afresh")
+                }
+                do {
+                    try trainer.restore(saved)
+                } catch let e as DataError {
+                    throw DataError(plan.checkpointPath, "\(e.problem); delete it (rm \(plan.checkpointPath)) to start this run afresh")
+                }
             }
         }
         try AtomicFile.write(plan.resolvedYAML, to: plan.specPath)

@@ -110,6 +110,7 @@ public enum Checkpoint {
         tensors["rng/augmentation"] = NamedTensor(words: state.augmentationRNG, shape: [4])
         let history = String(data: try sortedJSON.encode(state.history), encoding: .utf8) ?? "{}"
         var metadata = ["format": "digitlab-checkpoint", "step": String(state.step), "history": history, "spec": specYAML]
+        if let threads = state.engineThreads { metadata["threads"] = String(threads) }
         if let pending = state.pendingEpoch {
             tensors["epoch/order"] = NamedTensor(words: pending.order.map { UInt64($0) }, shape: [pending.order.count])
             // Doubles as their shortest round-tripping decimal text: the resumed sums are exact.
@@ -155,8 +156,13 @@ public enum Checkpoint {
             pending = EpochInProgress(order: order.words.map { Int(clamping: $0) }, nextBatch: next, lossSum: loss,
                                       correct: correct, seen: seen, elapsed: elapsed)
         }
+        var threads: Int?
+        if let text = metadata["threads"] {
+            guard let count = Int(text), count >= 1 else { throw DataError(path, "the recorded engine thread count \"\(text)\" is damaged") }
+            threads = count
+        }
         return (TrainerState(weights: group("weights/"), adamM: group("adam_m/"), adamV: group("adam_v/"), step: step,
                              shuffleRNG: shuffle.words, augmentationRNG: augmentation.words, history: history,
-                             pendingEpoch: pending), spec)
+                             pendingEpoch: pending, engineThreads: threads), spec)
     }
 }

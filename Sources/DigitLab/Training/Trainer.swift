@@ -216,7 +216,7 @@ public final class Trainer {
         }
         return TrainerState(weights: weights, adamM: m, adamV: v, step: optimizer.step,
                             shuffleRNG: shuffleRNG.words, augmentationRNG: augmentationRNG.words, history: history,
-                            pendingEpoch: pendingEpoch)
+                            pendingEpoch: pendingEpoch, engineThreads: EngineThreads.count)
     }
 }
 
@@ -231,6 +231,11 @@ public struct TrainerState: Sendable {
     public var history: History
     /// The epoch under way when a stop was requested, to continue from its next batch.
     public var pendingEpoch: EpochInProgress?
+    /// The engine threads the numbers so far were computed with: a batch is split among that many
+    /// workers and products, so another count gives other sums in the last bits, and a run resumed
+    /// with it would not be the run that was interrupted. Nil in checkpoints written before it was
+    /// recorded.
+    public var engineThreads: Int? = nil
 }
 
 /// How far an interrupted epoch got: its sample order, the next batch, and the running sums its
