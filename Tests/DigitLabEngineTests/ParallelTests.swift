@@ -6,8 +6,17 @@ import Testing
 /// `parallelFor` runs on the engine's `WorkerPool`, whose helper threads spin between regions and
 /// sleep when idle. Whatever state they are in, and whoever calls, every index must run exactly
 /// once, and a region must use the helpers, not only the calling thread.
-@Suite("Parallel regions", .serialized, .engineThreads)
+@Suite("Parallel regions", .serialized)
 struct ParallelTests {
+    /// The engine's thread count pinned as for every engine test, but not under `.engineThreads`:
+    /// its admission wait (behind a ZCA fit that runs alone) would count against these tests'
+    /// time limits, which are there to catch a deadlock, not to time anything. These tests call
+    /// no OpenBLAS product, so a ZCA fit beside them is harmless.
+    init() {
+        TestEngine.pin()
+        #expect(EngineThreads.count == TestEngine.threads)
+    }
+
     /// Runs `n` shares on `pool` and returns how often each ran and the threads that ran them.
     func visit(_ pool: WorkerPool, shares n: Int) -> (counts: [Int], threads: Set<pthread_t>) {
         let counts = UnsafeMutablePointer<Int>.allocate(capacity: n)
