@@ -96,7 +96,7 @@ struct DirectConvTests {
         for layer in layers {
             copyFloats(kernel.data, layer.kernel.value.data, count: kernel.count)
             copyFloats(bias.data, layer.bias.value.data, count: bias.count)
-            layer.prepareForward(input: x, workers: 2)
+            layer.prepareForward(input: x, workers: 2, mode: .training)
             layer.forward(images: 0..<2, worker: 0)
             layer.forward(images: 2..<batch, worker: 1)
             layer.prepareBackward(workers: 2)

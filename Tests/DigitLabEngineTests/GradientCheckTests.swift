@@ -9,19 +9,23 @@ import Testing
 @Suite("Gradient checks", .engineThreads)
 struct GradientCheckTests {
     /// Compares analytic and numerical gradients of `L = Σ layer(x) ⊙ R` at a sample of coordinates.
+    /// `beforeForward` runs before every forward pass (dropout resets its generator, so every pass
+    /// drops the same values).
     func check(_ layer: any Layer, batch: Int, input: Tensor, seed: UInt64 = 7, step: Float = 1e-2,
-               tolerance: Double = 2e-2, samples: Int = 60) {
+               tolerance: Double = 2e-2, samples: Int = 60, beforeForward: () -> Void = {}) {
         var rng = Xoshiro256(seed: seed)
         let outCount = batch * layer.outputShape.reduce(1, *)
         let r = Tensor(shape: [batch] + layer.outputShape)
         for i in 0..<outCount { r[i] = rng.uniform(-1, 1) }
         func loss() -> Double {
-            let out = layer.forward(input, batch: batch)
+            beforeForward()
+            let out = layer.forward(input, batch: batch, mode: .training)
             var s = 0.0
             for i in 0..<outCount { s += Double(out[i]) * Double(r[i]) }
             return s
         }
-        _ = layer.forward(input, batch: batch)
+        beforeForward()
+        _ = layer.forward(input, batch: batch, mode: .training)
         let dx = layer.backward(r, batch: batch)
         let analyticInput = dx === r ? r.prefix(outCount) : dx.prefix(batch * layer.inputShape.reduce(1, *))
         let analyticParams = layer.parameters.map { $0.gradient.array }
@@ -77,7 +81,7 @@ struct GradientCheckTests {
 
     @Test("ReLU: gradient passes where the output is positive")
     func relu() {
-        check(ReLU(name: "relu", inputShape: [4, 4, 2], capacity: 2), batch: 2, input: randomInput([2, 4, 4, 2], seed: 5))
+        check(Activation(name: "relu", inputShape: [4, 4, 2], capacity: 2), batch: 2, input: randomInput([2, 4, 4, 2], seed: 5))
     }
 
     /// Both window sizes: 2x2 takes an unrolled path, others the general loops; 17 channels cover
@@ -94,6 +98,61 @@ struct GradientCheckTests {
         let input = Tensor(shape: shape)
         for i in 0..<count { input[i] = Float(order[i]) * 0.05 - Float(count) * 0.025 }
         check(MaxPool2D(name: "pool", inputShape: [5, 7, 17], poolSize: poolSize, capacity: 2), batch: 2, input: input, step: 1e-2)
+    }
+
+    @Test("Conv2D with 'same' padding or strides: input, kernel and bias gradients, on both paths where the direct kernels fit",
+          arguments: [(1, Conv2D.Padding.same, 3), (2, .same, 3), (2, .valid, 2), (1, .same, 2)])
+    func paddedOrStridedConv2D(strides: Int, padding: Conv2D.Padding, kernel: Int) {
+        for (channels, direct) in [(3, false), (tileColumns, true)] {
+            let conv = Conv2D(name: "conv", inputShape: [7, 6, channels], filters: tileColumns, kernelSize: kernel, strides: strides,
+                              padding: padding, capacity: 2, direct: direct)
+            #expect((conv.method == .direct) == (direct && strides == 1))
+            var rng = Xoshiro256(seed: 3)
+            GlorotUniform.fill(conv.kernel.value, using: &rng)
+            for i in 0..<conv.bias.value.count { conv.bias.value[i] = rng.uniform(-0.5, 0.5) }
+            check(conv, batch: 2, input: randomInput([2, 7, 6, channels], seed: 1), samples: 40)
+        }
+    }
+
+    @Test("MaxPool2D with windows that overlap (strides 1) or leave gaps (strides 3)", arguments: [(2, 1), (2, 3), (3, 2)])
+    func stridedMaxPool(poolSize: Int, strides: Int) {
+        let shape = [2, 7, 8, 5]
+        var order = Array(0..<shape.reduce(1, *))
+        var rng = Xoshiro256(seed: 9)
+        rng.shuffle(&order)
+        let input = Tensor(shape: shape)
+        for i in 0..<order.count { input[i] = Float(order[i]) * 0.05 }
+        check(MaxPool2D(name: "pool", inputShape: [7, 8, 5], poolSize: poolSize, strides: strides, capacity: 2), batch: 2, input: input)
+    }
+
+    @Test("AveragePool2D: tiling and overlapping windows", arguments: [(2, 2), (3, 2), (2, 1)])
+    func averagePool(poolSize: Int, strides: Int) {
+        check(AveragePool2D(name: "pool", inputShape: [7, 6, 3], poolSize: poolSize, strides: strides, capacity: 2),
+              batch: 2, input: randomInput([2, 7, 6, 3], seed: 4))
+    }
+
+    @Test("tanh, sigmoid and ELU", arguments: [Activation.Function.tanh, .sigmoid, .elu])
+    func activation(_ f: Activation.Function) {
+        check(Activation(name: f.rawValue, function: f, inputShape: [3, 3, 4], capacity: 2), batch: 2,
+              input: randomInput([2, 3, 3, 4], seed: 6), step: 1e-3)
+    }
+
+    @Test("BatchNormalization in training: gradients through the batch statistics, images and flat samples",
+          arguments: [[4, 3, 18], [20]])
+    func batchNormalization(shape: [Int]) {
+        let bn = BatchNormalization(name: "bn", inputShape: shape, capacity: 3)
+        var rng = Xoshiro256(seed: 12)
+        for i in 0..<bn.gamma.value.count { bn.gamma.value[i] = rng.uniform(0.5, 1.5); bn.beta.value[i] = rng.uniform(-0.5, 0.5) }
+        let input = randomInput([3] + shape, seed: 8)
+        for i in 0..<input.count { input[i] = input[i] * 2 + 1 }
+        check(bn, batch: 3, input: input, step: 1e-2, tolerance: 2e-2)
+    }
+
+    @Test("Dropout: the gradient is the kept values' scale where kept, zero where dropped")
+    func dropout() {
+        let random = RandomSource(Xoshiro256(seed: 5))
+        let layer = Dropout(name: "dropout", inputShape: [30], rate: 0.4, random: random, capacity: 2)
+        check(layer, batch: 2, input: randomInput([2, 30], seed: 2)) { random.generator = Xoshiro256(seed: 5) }
     }
 
     @Test("Softmax cross-entropy: gradient of the mean loss with respect to the logits")
@@ -119,7 +178,7 @@ struct GradientCheckTests {
 
     @Test("L2 term: the model's loss gradient includes 2·lambda·w for the regularized layer only")
     func l2() {
-        let arch = Architecture(inputShape: [10, 10, 1], convFilters: [4], kernelSize: 3, poolSize: 2, denseUnits: [6, 10])
+        let arch = Architecture.paper(inputShape: [10, 10, 1], convFilters: [4], kernelSize: 3, poolSize: 2, denseUnits: [6, 10])
         let model = Model(architecture: arch, capacity: 2, l2: ["conv1": 0.5])
         model.initialize(seed: 1)
         let plain = Model(architecture: arch, capacity: 2)

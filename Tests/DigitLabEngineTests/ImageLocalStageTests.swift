@@ -22,8 +22,16 @@ struct ImageLocalStageTests {
         var rng = Xoshiro256(seed: seed)
         for p in conv.parameters { for i in 0..<p.value.count { p.value[i] = rng.uniform(-0.3, 0.3) } }
         return [conv,
-                ReLU(name: "relu", inputShape: conv.outputShape, capacity: 7),
+                Activation(name: "relu", inputShape: conv.outputShape, capacity: 7),
                 MaxPool2D(name: "pool", inputShape: conv.outputShape, capacity: 7)]
+    }
+
+    /// The same block as the plan runs it: one `ConvolutionBlock` (fused when the conv is direct).
+    func fusedBlock(seed: UInt64, first: Bool, size: Int = 13, channels: Int = 8, filters: Int = 16,
+                    direct: Bool = DirectConvolution.enabled) -> ConvolutionBlock {
+        let layers = block(seed: seed, first: first, size: size, channels: channels, filters: filters, direct: direct)
+        return ConvolutionBlock(convolution: layers[0] as! Conv2D,
+                                pooling: RectifiedPooling(rectifier: layers[1] as! Activation, pooling: layers[2] as! MaxPool2D))
     }
 
     @Test("a block carried in chunks over several workers equals one pass of the whole batch",
@@ -35,21 +43,21 @@ struct ImageLocalStageTests {
 
         let wholeLayers = block(seed: 3, first: first)
         var x = input
-        for layer in wholeLayers { x = layer.forward(x, batch: batch) }
+        for layer in wholeLayers { x = layer.forward(x, batch: batch, mode: .training) }
         let wholeOut = x.array
         var g = gradOutput
         for layer in wholeLayers.reversed() { g = layer.backward(g, batch: batch) }
         let wholeGrad = g.array
 
-        let chunkedLayers = block(seed: 3, first: first)
-        let chunked = ImageLocalStage(layers: chunkedLayers, imagesPerChunk: imagesPerChunk)
+        let chunkedBlock = fusedBlock(seed: 3, first: first)
+        let chunked = ImageLocalStage(layers: [chunkedBlock], imagesPerChunk: imagesPerChunk)
         // Run twice: partial gradients left over from one backward pass must not leak into the next.
         for _ in 0..<2 {
             let out = chunked.forward(input, batch: batch, workers: workers).array
             let grad = chunked.backward(gradOutput, batch: batch, workers: workers).array
             #expect(relativeError(out, wholeOut) < 1e-6)
             if !first { #expect(relativeError(grad, wholeGrad) < 1e-6) }
-            for (a, b) in zip(chunkedLayers[0].parameters, wholeLayers[0].parameters) {
+            for (a, b) in zip(chunkedBlock.parameters, wholeLayers[0].parameters) {
                 let err = relativeError(a.gradient.array, b.gradient.array)
                 #expect(err < 1e-5, "\(a.name) gradient: relative error \(err)")
                 #expect(a.gradient.array.contains { $0 != 0 })
@@ -62,10 +70,10 @@ struct ImageLocalStageTests {
         let second = Conv2D(name: "conv2", inputShape: [5, 5, 16], filters: 16, kernelSize: 3, capacity: 7)
         var rng = Xoshiro256(seed: 9)
         for p in second.parameters { for i in 0..<p.value.count { p.value[i] = rng.uniform(-0.3, 0.3) } }
-        return [ImageLocalStage(layers: block(seed: 3, first: false), imagesPerChunk: 2),
-                ImageLocalStage(layers: [second, ReLU(name: "relu2", inputShape: [3, 3, 16], capacity: 7),
-                                         MaxPool2D(name: "pool2", inputShape: [3, 3, 16], capacity: 7)],
-                                imagesPerChunk: 3)]
+        let pooling = RectifiedPooling(rectifier: Activation(name: "relu2", inputShape: [3, 3, 16], capacity: 7),
+                                       pooling: MaxPool2D(name: "pool2", inputShape: [3, 3, 16], capacity: 7))
+        return [ImageLocalStage(layers: [fusedBlock(seed: 3, first: false)], imagesPerChunk: 2),
+                ImageLocalStage(layers: [ConvolutionBlock(convolution: second, pooling: pooling)], imagesPerChunk: 3)]
     }
 
     @Test("stages run as one sequence, in one parallel region, give exactly what they give one by one",
@@ -126,24 +134,27 @@ struct ImageLocalStageTests {
         #expect((layers[0] as! Conv2D).method == .direct)
         var x = input
         for layer in layers { x = ImageLocalStage(layers: [layer], imagesPerChunk: batch).forward(x, batch: batch, workers: 1) }
+        #expect(!(layers[1].output.array.allSatisfy { $0 == 0 }), "the ReLU ran on its own")
         var g = gradOutput
         for layer in layers.reversed() { g = ImageLocalStage(layers: [layer], imagesPerChunk: batch).backward(g, batch: batch, workers: 1) }
         let (output, grad) = (x.array, g.array)
         let gradients = layers[0].parameters.map(\.gradient.array)
 
-        let stage = ImageLocalStage(layers: block(seed: 3, first: first, size: size, channels: width, filters: width, direct: true),
-                                    imagesPerChunk: batch)
+        let fused = fusedBlock(seed: 3, first: first, size: size, channels: width, filters: width, direct: true)
+        #expect(fused.fused)
+        let stage = ImageLocalStage(layers: [fused], imagesPerChunk: batch)
         let rowBytes = 2 * out * width * MemoryLayout<Float>.stride
-        if size == 28 { #expect(ImageLocalStage.pooledRowBytes / rowBytes < pooled, "the rows fit one buffer: no test of several") }
+        if size == 28 { #expect(ConvolutionBlock.pooledRowBytes / rowBytes < pooled, "the rows fit one buffer: no test of several") }
         let sameOutput = stage.forward(input, batch: batch, workers: 1).array == output
         #expect(sameOutput)
         // Whatever the buffer held before (another chunk size's layout) must not leak in.
-        let blocks = (stage.layers[0] as! Conv2D).outputGradientBlocks(worker: 0)!
+        let blocks = fused.convolution.outputGradientBlocks(worker: 0)!
         blocks.update(repeating: .nan, count: batch * out * out * width)
         let stageGrad = stage.backward(gradOutput, batch: batch, workers: 1).array
         let sameInputGradient = stageGrad == grad
         if !first { #expect(sameInputGradient) }
-        for (p, expected) in zip(stage.layers[0].parameters, gradients) {
+        #expect(fused.pooling.rectifier.output.array.allSatisfy { $0 == 0 }, "the fused step wrote the ReLU's output")
+        for (p, expected) in zip(fused.parameters, gradients) {
             let same = p.gradient.array == expected
             #expect(same, "\(p.name) gradient differs")
         }

@@ -33,7 +33,7 @@ struct KerasReferenceTests {
     /// A model loaded with the reference's initial weights and input batch; its labels.
     static func model(_ c: Case, _ ref: ReferenceFile) throws -> (Model, [Int32]) {
         let labels = try #require(ref["labels"]).int32s
-        let model = Model(architecture: Architecture(denseUnits: c.dense), capacity: labels.count,
+        let model = Model(architecture: .paper(denseUnits: c.dense), capacity: labels.count,
                           l2: Dictionary(uniqueKeysWithValues: c.l2.map { ($0, Float(0.01)) }))
         for (path, p) in model.namedParameters {
             let init_ = try #require(ref["init/sequential/" + path], "no initial weights for \(path)")
@@ -52,7 +52,7 @@ struct KerasReferenceTests {
         let ref = try ReferenceFiles.load(c.file)
         #expect(ref.metadata["tensorflow"]?.isEmpty == false && ref.metadata["keras"]?.isEmpty == false,
                 "the file records the TensorFlow and Keras versions that made it: \(ref.metadata)")
-        let model = Model(architecture: Architecture(denseUnits: c.dense), capacity: 1)
+        let model = Model(architecture: .paper(denseUnits: c.dense), capacity: 1)
         var kernelTerm = 0.0, biasTerm = 0.0
         for (path, _) in model.namedParameters where path.hasSuffix("/bias") {
             let bias = try ref.floats("init/sequential/" + path)
@@ -84,7 +84,7 @@ struct KerasReferenceTests {
         let ref = try ReferenceFiles.load(c.file)
         let (model, labels) = try Self.model(c, ref)
         let acts = model.activations(batch: labels.count)
-        for name in Model.layerNames(model.architecture) + ["softmax"] {
+        for name in model.plan.layers.map(\.name) {
             let expected = try #require(ref["act/" + name], "reference has no act/\(name)")
             let ours = try #require(acts[name], "model has no layer \(name)")
             let err = relativeError(ours, expected.floats)

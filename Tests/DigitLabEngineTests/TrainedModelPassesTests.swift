@@ -31,7 +31,7 @@ struct TrainedModelPassesTests {
         }
 
         var x = plain.input
-        for layer in plain.layers { x = layer.forward(x, batch: 32) }
+        for layer in plain.layers { x = layer.forward(x, batch: 32, mode: .training) }
         plain.head.forward(x, batch: 32)
         let plainLoss = labels.withUnsafeBufferPointer { l in
             var g = plain.head.backward(labels: l.baseAddress!, batch: 32)

@@ -1,4 +1,5 @@
 import DigitLab
+import DigitLabEngine
 import Foundation
 import Testing
 
@@ -29,12 +30,12 @@ struct ExperimentSpecTests {
         #expect(specs.map(\.paperCase) == [1, 2, 3, 4, 5, 6, 7, 8])
         for s in specs {
             let c = s.paperCase!
-            #expect(s.architecture.denseUnits.count == (c % 2 == 1 ? 3 : 4), "case \(c) dense depth")
+            #expect(s.architecture.paper?.denseUnits.count == (c % 2 == 1 ? 3 : 4), "case \(c) dense depth")
             #expect(s.l2Layers == ([3, 4, 7, 8].contains(c) ? ["conv1"] : []), "case \(c) L2")
             #expect(s.augmentation.rotationRange == (c >= 5 ? 10 : 0), "case \(c) rotation")
             #expect(s.validationSplit == (c >= 5 ? 0 : 0.1), "case \(c) validation")
-            #expect(s.architecture.convFilters == [64, 64, 64] && s.batchSize == 32 && s.epochs == 20)
-            #expect(s.adam.learningRate == 1e-3 && s.adam.epsilon == 1e-7)
+            #expect(s.architecture.paper?.convFilters == [64, 64, 64] && s.batchSize == 32 && s.epochs == 20)
+            #expect(s.optimizer == .adam(Adam.Settings(learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)))
         }
     }
 
@@ -67,8 +68,8 @@ struct ExperimentSpecTests {
     @Test("--set overrides are validated like the file and recorded in the resolved spec")
     func overrides() throws {
         let spec = try ExperimentSpec.load(path: Self.experiments + "/case1.yaml", overrides: ["optimizer.learning_rate=5e-4", "model.dense_units=[32, 10]"])
-        #expect(spec.adam.learningRate == 5e-4)
-        #expect(spec.architecture.denseUnits == [32, 10])
+        #expect(spec.optimizer.learningRate == 5e-4)
+        #expect(spec.architecture.paper?.denseUnits == [32, 10])
         #expect(spec.resolvedYAML.contains("learning_rate: 5e-4"))
         #expect(loadError("extends: base.yaml\nname: t\n", overrides: ["optimizer.learningrate=1"])?.problem.contains("did you mean optimizer.learning_rate") == true)
         #expect(loadError("extends: base.yaml\nname: t\n", overrides: ["training.epochs=-1"])?.key == "training.epochs")

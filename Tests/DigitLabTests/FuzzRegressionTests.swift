@@ -51,7 +51,7 @@ struct FuzzRegressionTests {
         }
         let corpus = TestPaths.root + "/Fuzz/Corpus/safetensors/"
         let (model, _) = try Checkpoint.loadModel(path: corpus + "model", capacity: 1)
-        #expect(model.architecture.convFilters == [1])
+        #expect(model.architecture.paper?.convFilters == [1])
         let (state, _) = try Checkpoint.load(path: corpus + "checkpoint")
         #expect(state.step == 10 && state.pendingEpoch?.order == [3, 1, 0, 2])
     }

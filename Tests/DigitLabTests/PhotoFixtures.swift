@@ -22,9 +22,7 @@ enum PhotoFixtures {
     static let shared: Result<Shared, DataError> = {
         do {
             let data = try dataset.get()
-            var config = TrainingConfig()
-            config.epochs = 1
-            config.limit = 10_000
+            let config = try baseConfig("training.limit=10000", "training.validation_split=0")
             // The count every engine test runs with (the tests using this fixture are under
             // `.engineThreads` too; this pins it however the fixture is first reached).
             TestEngine.pin()

@@ -91,10 +91,9 @@ struct StandardizationTests {
     @Test("the trainer fits once on its training split and evaluates validation and test images the same way")
     func trainer() throws {
         let data = try #require(DatagenReference.mnist, "MNIST not found at \(TestPaths.mnist)")
-        var config = TrainingConfig()
-        config.limit = 1000
-        config.validationSplit = 0.1
-        config.standardization = Standardization(featurewiseCenter: true, featurewiseStdNormalization: true)
+        let config = try baseConfig("training.limit=1000", "training.validation_split=0.1",
+                                    "preprocessing.featurewise_center=true", "preprocessing.featurewise_std_normalization=true")
+        #expect(config.standardization == Standardization(featurewiseCenter: true, featurewiseStdNormalization: true))
         let trainer = Trainer(config: config, train: data.train)
         let standardizer = try #require(trainer.standardizer)
         let refit = try Standardizer.fit(config.standardization, on: data.train.prefix(900), normalization: .kerasNormalize)
@@ -104,6 +103,6 @@ struct StandardizationTests {
         let ours = trainer.evaluate(test)
         #expect(ours == Trainer.evaluate(model: trainer.model, set: test, normalization: .kerasNormalize, standardizer: standardizer))
         #expect(ours != Trainer.evaluate(model: trainer.model, set: test, normalization: .kerasNormalize))
-        #expect(Trainer(config: TrainingConfig(), train: data.train.prefix(10)).standardizer == nil)
+        #expect(Trainer(config: try baseConfig(), train: data.train.prefix(10)).standardizer == nil)
     }
 }

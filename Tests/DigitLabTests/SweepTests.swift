@@ -54,7 +54,7 @@ struct SweepTests {
         #expect(plan.runs[3].settingsText == "optimizer.learning_rate=5e-4, augmentation.rotation_range=10")
         // Each run's spec carries its grid point and no grid.
         let spec = plan.runs[3].plan.spec
-        #expect(spec.adam.learningRate == 5e-4 && spec.augmentation.rotationRange == 10 && spec.grid.isEmpty)
+        #expect(spec.optimizer.learningRate == 5e-4 && spec.augmentation.rotationRange == 10 && spec.grid.isEmpty)
         #expect(plan.runs[3].plan.resolvedYAML.contains("learning_rate: 5e-4") && !plan.runs[3].plan.resolvedYAML.contains("grid"))
         #expect(plan.shape == "1 spec: 6 settings x 2 seeds")
     }
@@ -126,7 +126,7 @@ struct SweepTests {
         let dir = specs(["d.yaml": head + "  model.dense_units: [[64, 32, 10], [64, 64, 32, 10]]\n"])
         let plan = try SweepPlan.expand(specFiles: [dir + "/d.yaml"], seedCount: 1)
         #expect(plan.runs.map(\.name) == ["g+dense_units=64-32-10", "g+dense_units=64-64-32-10"])
-        #expect(plan.runs[1].plan.spec.architecture.denseUnits == [64, 64, 32, 10])
+        #expect(plan.runs[1].plan.spec.architecture.paper?.denseUnits == [64, 64, 32, 10])
 
         // A value valid alone but not with the spec's other keys names the grid key too.
         let layers = try #require(gridError("extends: base.yaml\nname: g\nmodel:\n  dense_units: [64, 64, 32, 10]\n"

@@ -1,3 +1,4 @@
+import DigitLab
 import Foundation
 import Testing
 
@@ -49,4 +50,10 @@ func runTool(_ arguments: [String], environment: [String: String] = [:], in dire
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+/// The training settings of `experiments/base.yaml` (the paper's) with `overrides` (`key=value`,
+/// as `--set` takes them): tests get their defaults from the spec, where they are written once.
+func baseConfig(_ overrides: String...) throws -> TrainingConfig {
+    try ExperimentSpec.load(path: TestPaths.root + "/experiments/base.yaml", overrides: overrides).trainingConfig()
 }

@@ -73,13 +73,14 @@ public struct GEMMRate: Sendable {
         func copies(inputGradient: Bool) -> [(layer: Conv2D, dOut: Tensor)] {
             (0..<threads).map { t in
                 let layer = Conv2D(name: conv.name, inputShape: conv.inputShape, filters: f, kernelSize: g.kernelHeight,
+                                   strides: g.stride, padding: conv.padding.top + conv.padding.bottom + conv.padding.left + conv.padding.right > 0 ? .same : .valid,
                                    capacity: chunk, computesInputGradient: inputGradient)
                 let x = Tensor(shape: [chunk] + conv.inputShape), dOut = Tensor(shape: [chunk] + conv.outputShape)
                 var rng = Xoshiro256(seed: UInt64(t + 1))
                 for i in 0..<x.count { x[i] = rng.nextUnitFloat() }
                 for i in 0..<dOut.count { dOut[i] = rng.nextUnitFloat() }
                 for i in 0..<layer.kernel.value.count { layer.kernel.value[i] = rng.nextUnitFloat() }
-                layer.prepareForward(input: x, workers: 1)
+                layer.prepareForward(input: x, workers: 1, mode: .training)
                 layer.prepareBackward(workers: 1)
                 return (layer: layer, dOut: dOut)
             }
@@ -137,7 +138,9 @@ public struct GEMMRate: Sendable {
             return []
         }
         for stage in stages {
-            for case let conv as Conv2D in stage.layers {
+            // The stage's convolutions: a block's own, or one running alone.
+            let convolutions = stage.layers.compactMap { ($0 as? ConvolutionBlock)?.convolution ?? $0 as? Conv2D }
+            for conv in convolutions {
                 let chunk = min(stage.imagesPerChunk, batch), products = (batch + chunk - 1) / chunk
                 let rows = chunk * conv.geometry.patchesPerImage, k = conv.geometry.patchSize, f = conv.filters
                 if conv.method == .direct {

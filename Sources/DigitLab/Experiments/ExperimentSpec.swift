@@ -2,36 +2,74 @@ import DigitLabEngine
 import Foundation
 
 /// A declarative experiment: the dataset, preprocessing, network, regularization, augmentation,
-/// optimizer and training settings of one run, read strictly from YAML (see `SpecSchema`).
+/// optimizer and training settings of one run, read strictly from YAML. Every key is spelled once,
+/// in `SpecSchema`, which also says where its value goes here.
 ///
 /// A spec may `extends:` a base spec; its keys are laid over the base's. The paper's eight cases
-/// each extend `experiments/base.yaml` and set only the three knobs the paper varies.
+/// each extend `experiments/base.yaml` and set only the three knobs the paper varies. The network
+/// is either the paper's shorthand (`model.conv_filters`, `kernel_size`, `pool_size`,
+/// `dense_units`), which stands for a layer list, or `model.layers`, which replaces a shorthand
+/// inherited from a base.
 public struct ExperimentSpec: Sendable {
-    public var name: String
+    public var name = ""
     public var description: String?
     public var paperCase: Int?
-    public var dataset: String
-    public var normalization: Normalization
+    public var dataset = ""
+    public var normalization = Normalization.kerasNormalize
     /// ImageDataGenerator's standardize steps, as the spec sets them.
-    public var standardization: Standardization
-    public var architecture: Architecture
-    public var l2Factor: Double
-    public var l2Layers: [String]
-    public var augmentation: Augmentation
-    public var adam: Adam.Settings
-    public var batchSize: Int
-    public var epochs: Int
-    public var seed: Int
+    public var standardization = Standardization()
+    public var l2Factor = 0.0
+    public var l2Layers: [String] = []
+    public var augmentation = Augmentation()
+    public var batchSize = 0
+    public var epochs = 0
+    public var seed = 0
     public var seeds: [Int]?
-    public var validationSplit: Double
+    public var validationSplit = 0.0
     public var limit: Int?
     /// The spec's `grid:`, in the order the file lists its keys: a sweep runs every combination
     /// of their values (see `gridPoints` and `SweepPlan`). Empty for a single run.
-    public var grid: [GridAxis]
+    public var grid: [GridAxis] = []
     /// The merged tree every field was read from, for writing the resolved spec.
     public let tree: SpecTree
     /// The file the spec was loaded from.
     public let file: String
+
+    /// The paper's shorthand keys, as the spec gives them (none when it gives `model.layers`).
+    struct Shorthand: Sendable {
+        var convFilters: [Int]?
+        var kernelSize: Int?
+        var poolSize: Int?
+        var denseUnits: [Int]?
+    }
+    var shorthand = Shorthand()
+
+    /// One entry of `model.layers`: the layer, and where the spec gives it.
+    public struct LayerEntry: Sendable {
+        public let configuration: any LayerConfiguration
+        public let origin: SpecTree.Origin
+    }
+    /// `model.layers`, when the spec gives it.
+    var layerList: [LayerEntry]?
+
+    public enum OptimizerName: String, Sendable, CaseIterable { case adam, sgd, rmsprop }
+    /// The `optimizer.` keys as read; `optimizer` is made from them.
+    struct OptimizerKeys: Sendable {
+        var name = OptimizerName.adam
+        var learningRate = 0.0, beta1 = 0.0, beta2 = 0.0, epsilon = 0.0, momentum = 0.0, rho = 0.0
+        var nesterov = false, centered = false
+    }
+    var optimizerKeys = OptimizerKeys()
+
+    /// The network's plan, built once from the model keys and the L2 keys.
+    public var plan: LayerPlan { _plan! }
+    private var _plan: LayerPlan?
+    /// The optimizer and its settings.
+    public private(set) var optimizer = OptimizerSettings.adam(Adam.Settings())
+
+    public var architecture: Architecture { plan.architecture }
+    /// Dense layers in the network (the paper's cases: 3 or 4).
+    public var denseLayerCount: Int { plan.layers.filter { $0.configuration.typeName == Dense.Configuration.typeName }.count }
 
     /// Loads a spec file, following `extends:`, applying `overrides` (`key.path=value`, each
     /// parsed as YAML and validated like the file), and checking every key.
@@ -50,7 +88,8 @@ public struct ExperimentSpec: Sendable {
                 throw SpecError(file: "--set", key: key, problem: "unknown key" + hint)
             }
             let value = try SpecTree.parse("v: " + text, file: "--set \(key)")["v"] ?? .scalar("", .init(file: "--set", line: nil))
-            tree = tree.setting(key.split(separator: ".").map(String.init), to: value)
+            let path = key.split(separator: ".").map(String.init)
+            tree = try overlay(tree, SpecTree.map([], value.origin).setting(path, to: value), file: "--set")
         }
         return try ExperimentSpec(tree: tree, file: path)
     }
@@ -72,13 +111,37 @@ public struct ExperimentSpec: Sendable {
         guard FileManager.default.fileExists(atPath: basePath) else {
             throw SpecError(file: path, line: origin.line, key: "extends", problem: "base spec \(basePath) does not exist")
         }
-        return try loadWithBase(path: basePath, chain: chain + [path]).removing("extends").merged(with: tree.removing("extends"))
+        return try overlay(try loadWithBase(path: basePath, chain: chain + [path]).removing("extends"), tree.removing("extends"), file: path)
+    }
+
+    /// `over` laid over `base`, key by key, except that `model.layers` in `over` replaces the
+    /// shorthand keys of `base`'s model (the network is one or the other); a shorthand key in
+    /// `over` cannot change a base's `model.layers`.
+    static func overlay(_ base: SpecTree, _ over: SpecTree, file: String) throws -> SpecTree {
+        var base = base
+        if let overModel = over["model"], let baseModel = base["model"] {
+            if overModel["layers"] != nil {
+                let shorthand = SpecSchema.shorthandKeys.map { String($0.dropFirst("model.".count)) }
+                base = base.setting(["model"], to: shorthand.reduce(baseModel) { $0.removing($1) })
+            } else if baseModel["layers"] != nil,
+                      let key = SpecSchema.shorthandKeys.first(where: { overModel[String($0.dropFirst("model.".count))] != nil }) {
+                let value = overModel[String(key.dropFirst("model.".count))]!
+                throw SpecError(file: value.origin.file, line: value.origin.line, key: key,
+                                problem: "the base spec gives model.layers, which this shorthand key cannot change; give model.layers here instead")
+            }
+        }
+        return base.merged(with: over)
+    }
+
+    /// An empty spec for the schema's fields to fill in.
+    private init(emptyFrom tree: SpecTree, file: String) {
+        self.tree = tree
+        self.file = file
     }
 
     /// Validates a merged tree against the schema and reads every field.
     public init(tree: SpecTree, file: String) throws {
-        self.tree = tree
-        self.file = file
+        self.init(emptyFrom: tree, file: file)
         let leaves = tree.leaves()
         var values: [String: SpecTree] = [:]
         for (path, value) in leaves where path != "extends" && !SpecSchema.isGridPath(path) {
@@ -97,51 +160,10 @@ public struct ExperimentSpec: Sendable {
             throw SpecError(file: file, key: field.path, problem: "missing; expected \(field.kind.expectation) (\(field.help))")
         }
         let reader = SpecReader(values: values)
-        name = try reader.string("name")!
-        description = try reader.string("description")
-        paperCase = try reader.int("paper_case")
-        dataset = try reader.string("dataset")!
-        normalization = Normalization(rawValue: try reader.string("preprocessing.normalization")!)!
-        standardization = Standardization(
-            featurewiseCenter: try reader.bool("preprocessing.featurewise_center")!,
-            featurewiseStdNormalization: try reader.bool("preprocessing.featurewise_std_normalization")!,
-            samplewiseCenter: try reader.bool("preprocessing.samplewise_center")!,
-            samplewiseStdNormalization: try reader.bool("preprocessing.samplewise_std_normalization")!,
-            zcaWhitening: try reader.bool("preprocessing.zca_whitening")!,
-            zcaEpsilon: try reader.double("preprocessing.zca_epsilon")!)
-        architecture = Architecture(inputShape: [28, 28, 1],
-                                    convFilters: try reader.intList("model.conv_filters")!,
-                                    kernelSize: try reader.int("model.kernel_size")!,
-                                    poolSize: try reader.int("model.pool_size")!,
-                                    denseUnits: try reader.intList("model.dense_units")!)
-        l2Factor = try reader.double("regularization.l2_factor")!
-        l2Layers = try reader.stringList("regularization.l2_layers")!
-        augmentation = Augmentation(rotationRange: try reader.double("augmentation.rotation_range")!,
-                                    heightShiftRange: try reader.double("augmentation.height_shift_range")!,
-                                    widthShiftRange: try reader.double("augmentation.width_shift_range")!,
-                                    horizontalFlip: try reader.bool("augmentation.horizontal_flip")!,
-                                    verticalFlip: try reader.bool("augmentation.vertical_flip")!)
-        adam = Adam.Settings(learningRate: Float(try reader.double("optimizer.learning_rate")!),
-                             beta1: Float(try reader.double("optimizer.beta_1")!),
-                             beta2: Float(try reader.double("optimizer.beta_2")!),
-                             epsilon: Float(try reader.double("optimizer.epsilon")!))
-        batchSize = try reader.int("training.batch_size")!
-        epochs = try reader.int("training.epochs")!
-        seed = try reader.int("training.seed")!
-        seeds = try reader.intList("training.seeds")
-        validationSplit = try reader.double("training.validation_split")!
-        limit = try reader.int("training.limit")
+        for field in SpecSchema.fields { try field.read(reader, &self) }
 
-        if let problem = architecture.problem {
-            throw reader.error("model.conv_filters", problem)
-        }
-        if architecture.classes != 10 {
-            throw reader.error("model.dense_units", "the last dense layer must have 10 units, one per class; it has \(architecture.classes)")
-        }
-        let weighted = Model.layerNames(architecture).filter { $0.hasPrefix("conv") || $0.hasPrefix("dense") }
-        for layer in l2Layers where !weighted.contains(layer) {
-            throw reader.error("regularization.l2_layers", "\"\(layer)\" is not a layer with weights; expected some of \(weighted.joined(separator: ", "))")
-        }
+        _plan = try Self.plan(shorthand: shorthand, layers: layerList, l2Layers: l2Layers, l2Factor: l2Factor, reader: reader, file: file)
+        optimizer = try Self.optimizer(optimizerKeys, reader: reader)
         if let problem = standardization.problem {
             throw reader.error("preprocessing.zca_whitening", problem)
         }
@@ -149,6 +171,71 @@ public struct ExperimentSpec: Sendable {
             throw reader.error("name", "expected a plain name (no slashes, not starting with a dot)")
         }
         grid = try Self.readGrid(tree: tree, file: file)
+    }
+
+    /// The network's plan from the shorthand or the layer list, with every problem pointing at
+    /// the key, or the layer entry, that causes it.
+    private static func plan(shorthand s: Shorthand, layers: [LayerEntry]?, l2Layers: [String], l2Factor: Double,
+                             reader: SpecReader, file: String) throws -> LayerPlan {
+        let given = SpecSchema.shorthandKeys.filter { reader.values[$0] != nil }
+        let architecture: Architecture
+        if let layers {
+            if let key = given.first {
+                throw reader.error(key, "model.layers replaces the shorthand keys (conv_filters, kernel_size, pool_size, dense_units); give one or the other")
+            }
+            architecture = Architecture(inputShape: [28, 28, 1], layers: layers.map(\.configuration))
+        } else {
+            guard let convFilters = s.convFilters, let kernelSize = s.kernelSize, let poolSize = s.poolSize, let denseUnits = s.denseUnits else {
+                let missing = SpecSchema.shorthandKeys.first { reader.values[$0] == nil }!
+                throw SpecError(file: file, key: missing, problem: "missing; expected \(SpecSchema.field(at: missing)!.kind.expectation), or model.layers")
+            }
+            architecture = .paper(inputShape: [28, 28, 1], convFilters: convFilters, kernelSize: kernelSize, poolSize: poolSize,
+                                  denseUnits: denseUnits)
+        }
+        /// The key, or the layer entry, a problem with layer `index` of the list comes from.
+        func located(_ index: Int?, _ message: String) -> SpecError {
+            guard let index else { return reader.error("regularization.l2_layers", message) }
+            if let layers {
+                let o = layers[index].origin
+                return SpecError(file: o.file, line: o.line, key: "model.layers[\(index)]",
+                                 problem: "\(layers[index].configuration.typeName): " + message)
+            }
+            let dense = architecture.layers[index].typeName == Dense.Configuration.typeName
+                || architecture.layers[index].typeName == Activation.Configuration.typeName && index > architecture.layers.count - 3
+            return reader.error(dense ? "model.dense_units" : "model.conv_filters", message)
+        }
+        let plan: LayerPlan
+        do {
+            plan = try LayerPlan(architecture, l2: Dictionary(uniqueKeysWithValues: l2Layers.map { ($0, Float(l2Factor)) }))
+        } catch {
+            throw located(error.index, error.message)
+        }
+        if plan.classes != 10 {
+            let last = architecture.layers.lastIndex { $0.typeName == Dense.Configuration.typeName } ?? architecture.layers.count - 1
+            throw located(last, "the last dense layer must have 10 units, one per class; it has \(plan.classes)")
+        }
+        return plan
+    }
+
+    /// The optimizer the keys name, refusing settings the named one does not have.
+    private static func optimizer(_ k: OptimizerKeys, reader: SpecReader) throws -> OptimizerSettings {
+        // The keys only some optimizers have, and which: a non-default value elsewhere is a mistake.
+        let owners: [(key: String, set: Bool, for: [OptimizerName])] = [
+            ("optimizer.momentum", k.momentum != 0, [.sgd, .rmsprop]), ("optimizer.nesterov", k.nesterov, [.sgd]),
+            ("optimizer.rho", SpecSchema.field(at: "optimizer.rho")!.isDefault("\(k.rho)") == false, [.rmsprop]),
+            ("optimizer.centered", k.centered, [.rmsprop]),
+        ]
+        for (key, set, names) in owners where set && !names.contains(k.name) {
+            throw reader.error(key, "applies to \(names.map(\.rawValue).joined(separator: " and ")), not \(k.name.rawValue) (optimizer.name)")
+        }
+        let lr = Float(k.learningRate)
+        switch k.name {
+        case .adam: return .adam(Adam.Settings(learningRate: lr, beta1: Float(k.beta1), beta2: Float(k.beta2), epsilon: Float(k.epsilon)))
+        case .sgd: return .sgd(SGD.Settings(learningRate: lr, momentum: Float(k.momentum), nesterov: k.nesterov))
+        case .rmsprop:
+            return .rmsprop(RMSprop.Settings(learningRate: lr, rho: Float(k.rho), momentum: Float(k.momentum), epsilon: Float(k.epsilon),
+                                             centered: k.centered))
+        }
     }
 
     /// One key of a grid and the values to try.
@@ -245,38 +332,40 @@ public struct ExperimentSpec: Sendable {
 
     /// The training loop's settings for one seed.
     public func trainingConfig(seed: Int? = nil) -> TrainingConfig {
-        var c = TrainingConfig()
-        c.architecture = architecture
-        c.normalization = normalization
-        c.l2Layers = l2Layers
-        c.l2Factor = Float(l2Factor)
-        c.adam = adam
-        c.batchSize = batchSize
-        c.epochs = epochs
-        c.seed = UInt64(seed ?? self.seed)
-        c.validationSplit = validationSplit
-        c.limit = limit
-        c.augmentation = augmentation
-        c.standardization = standardization
-        return c
+        TrainingConfig(plan: plan, normalization: normalization, standardization: standardization, augmentation: augmentation,
+                       optimizer: optimizer, batchSize: batchSize, seed: UInt64(seed ?? self.seed),
+                       validationSplit: validationSplit, limit: limit)
     }
 
     /// The dataset's files.
     public var datasetFiles: DatasetFiles { DatasetFiles.named(dataset)! }
 
     /// The resolved spec as YAML: every key, in schema order, with the values in force. Keys that
-    /// have a default (ImageDataGenerator's options added after the first runs) appear only when
-    /// they differ from it, so a resolved spec from before they existed still matches.
-    public var resolvedYAML: String {
+    /// have a default (ImageDataGenerator's options added after the first runs, the optimizers
+    /// beyond Adam) appear only when they differ from it, so a resolved spec from before they
+    /// existed still matches. `model.layers` appears with every setting in force.
+    public var resolvedYAML: String { resolvedYAML(seed: seed) }
+
+    /// The resolved spec with `seed` as its `training.seed`.
+    public func resolvedYAML(seed: Int) -> String {
         var lines = ["# resolved from \(file): every key in force for this run"]
         var section = ""
+        let leaves = tree.setting(["training", "seed"], to: .scalar(String(seed), tree.origin)).leaves()
         for field in SpecSchema.fields where field.path != "extends" && field.path != "grid" {
-            guard let value = tree.leaves().first(where: { $0.path == field.path })?.value else { continue }
+            guard let value = leaves.first(where: { $0.path == field.path })?.value else { continue }
             if case let .scalar(s, _) = value, field.isDefault(s) || (!field.required && SpecSchema.isNull(s)) { continue }
             let parts = field.path.split(separator: ".")
             if parts.count == 2 {
                 if section != String(parts[0]) { section = String(parts[0]); lines.append("\(section):") }
-                lines.append("  \(parts[1]): \(Self.yaml(value))")
+                if case .layers = field.kind, let layers = layerList {
+                    lines.append("  \(parts[1]):")
+                    for l in layers.map(\.configuration) {
+                        let settings = l.settingValues.map { "\($0.key): \(Self.yaml(.scalar($0.value, value.origin)))" }
+                        lines.append("    - \(l.typeName): {" + settings.joined(separator: ", ") + "}")
+                    }
+                } else {
+                    lines.append("  \(parts[1]): \(Self.yaml(value))")
+                }
             } else {
                 section = ""
                 lines.append("\(field.path): \(Self.yaml(value))")
@@ -322,7 +411,7 @@ public struct ExperimentSpec: Sendable {
 }
 
 /// Typed access to validated spec values, with errors that point at the value's file and line.
-private struct SpecReader {
+struct SpecReader {
     let values: [String: SpecTree]
 
     func error(_ path: String, _ problem: String) -> SpecError {
@@ -386,6 +475,43 @@ private struct SpecReader {
         return try items.map { item in
             guard case let .scalar(s, _) = item, let n = Int(s), range.contains(n) else { throw expected(path) }
             return n
+        }
+    }
+
+    /// `model.layers`: a list of one-key maps from a layer type to its settings (scalars), each
+    /// checked against its type's settings (`LayerCatalog`); errors name the entry's index and line.
+    func layers(_ path: String) throws -> [ExperimentSpec.LayerEntry]? {
+        guard let v = values[path] else { return nil }
+        guard case let .list(items, _) = v, !items.isEmpty else { throw expected(path) }
+        guard items.count <= 200 else { throw error(path, "has \(items.count) layers; at most 200") }
+        return try items.enumerated().map { i, item in
+            let key = "\(path)[\(i)]"
+            func fail(_ problem: String, at origin: SpecTree.Origin? = nil) -> SpecError {
+                let o = origin ?? item.origin
+                return SpecError(file: o.file, line: o.line, key: key, problem: problem)
+            }
+            guard case let .map(entries, _) = item, entries.count == 1 else {
+                throw fail("expected a one-key map from a layer type to its settings, e.g. - dropout: {rate: 0.25}")
+            }
+            let (type, node) = (entries[0].key, entries[0].value)
+            var settings: [(key: String, value: String)] = []
+            switch node {
+            case let .map(pairs, _):
+                for (k, value) in pairs {
+                    guard case let .scalar(text, _) = value else { throw fail("\(type): \(k): expected a single value", at: value.origin) }
+                    settings.append((k, text))
+                }
+            case let .scalar(text, _) where SpecSchema.isNull(text): break
+            default: throw fail("\(type): expected a map of settings, e.g. {rate: 0.25}, or {} for none", at: node.origin)
+            }
+            switch LayerCatalog.make(type: type, settings: settings) {
+            case .success(let layer): return ExperimentSpec.LayerEntry(configuration: layer, origin: item.origin)
+            case .failure(let e):
+                guard !e.key.isEmpty else { throw fail(e.problem) }
+                var origin: SpecTree.Origin?
+                if case let .map(pairs, _) = node { origin = pairs.first { $0.key == e.key }?.value.origin }
+                throw fail("\(type): \(e.key): \(e.problem)", at: origin)
+            }
         }
     }
 

@@ -32,7 +32,7 @@ public enum Reproduction {
             resultsDirectory: resultsDirectory,
             specs: specs.map { spec in
                 CaseKnobs(name: spec.name, paperCase: spec.paperCase ?? 0, epochs: spec.epochs,
-                          denseLayers: spec.architecture.denseUnits.count, l2: !spec.l2Layers.isEmpty,
+                          denseLayers: spec.denseLayerCount, l2: !spec.l2Layers.isEmpty,
                           augmented: spec.augmentation.isEnabled,
                           resolvedSpec: { RunPlan(spec: spec, seed: $0, resultsDirectory: resultsDirectory).resolvedYAML })
             },

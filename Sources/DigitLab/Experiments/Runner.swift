@@ -31,9 +31,7 @@ public struct RunPlan: Sendable {
     public var checkpointPath: String { directory + "/checkpoint.safetensors" }
 
     /// The resolved spec with this plan's seed in force.
-    public var resolvedYAML: String {
-        spec.resolvedYAML.replacingOccurrences(of: "\n  seed: \(spec.seed)\n", with: "\n  seed: \(seed)\n")
-    }
+    public var resolvedYAML: String { spec.resolvedYAML(seed: seed) }
 
     /// True when this exact run (same resolved spec) has already finished.
     public var isFinished: Bool {

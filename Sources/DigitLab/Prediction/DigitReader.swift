@@ -23,9 +23,9 @@ public final class DigitReader {
         }
         guard !isDirectory.boolValue else { throw DataError(modelPath, "is a directory; --model takes a .safetensors file") }
         let (model, metadata) = try Checkpoint.loadModel(path: modelPath, capacity: capacity)
-        guard model.architecture.inputShape == [28, 28, 1], model.architecture.classes == 10 else {
-            throw DataError(modelPath, "the model takes \(model.architecture.inputShape) inputs and has "
-                            + "\(model.architecture.classes) classes; reading digits needs [28, 28, 1] and 10")
+        guard model.plan.inputShape == [28, 28, 1], model.plan.classes == 10 else {
+            throw DataError(modelPath, "the model takes \(model.plan.inputShape) inputs and has "
+                            + "\(model.plan.classes) classes; reading digits needs [28, 28, 1] and 10")
         }
         let name = metadata["normalization"] ?? Normalization.kerasNormalize.rawValue
         guard let normalization = Normalization(rawValue: name) else {
@@ -48,8 +48,8 @@ public final class DigitReader {
                 precondition(inputs[start + k].count == pixels, "an input has \(inputs[start + k].count) values, not 784")
                 inputs[start + k].withUnsafeBufferPointer { (model.input.data + k * pixels).update(from: $0.baseAddress!, count: pixels) }
             }
-            let p = model.forward(batch: n, forBackward: false)
-            let classes = model.architecture.classes
+            let p = model.forward(batch: n, mode: .inference)
+            let classes = model.plan.classes
             for k in 0..<n { out.append(Array(UnsafeBufferPointer(start: p.data + k * classes, count: classes))) }
             start += n
         }

@@ -24,7 +24,7 @@ public struct ModelEvaluation: Sendable {
         loss = result.loss
         count = result.count
         reportedAccuracy = reader.metadata["test_accuracy"].flatMap(Double.init)
-        confusion = ConfusionMatrix(labels: test.labels, predictions: predictions, classes: reader.model.architecture.classes)
+        confusion = ConfusionMatrix(labels: test.labels, predictions: predictions, classes: reader.model.plan.classes)
         var entries: [MisclassifiedGallery.Entry] = []
         for i in 0..<test.count where predictions[i] != test.labels[i] {
             let start = i * test.pixelsPerImage

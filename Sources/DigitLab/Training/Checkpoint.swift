@@ -3,29 +3,26 @@ import Foundation
 
 /// Saved models and resumable checkpoints as safetensors.
 ///
-/// A saved model holds only the weights, under Keras's layer names and layouts (`conv1/kernel`
-/// HWIO, `dense1/kernel` `[in, out]`), so that a Python user can load it into the same Keras model.
-/// A checkpoint adds Adam's moments and step, the generators' states and the history so far.
+/// A saved model holds the weights and state under Keras's layer names and layouts
+/// (`conv1/kernel` HWIO, `dense1/kernel` `[in, out]`, `bn1/moving_mean`), so that a Python user
+/// can load it into the same Keras model, and its architecture (`SavedArchitecture`). A checkpoint
+/// adds the optimizer's variables and step, the generators' states and the history so far.
 public enum Checkpoint {
-    /// JSON with its keys sorted: Swift's encoder otherwise orders them differently from one
-    /// process to the next, and the same run must give the same bytes.
-    private static var sortedJSON: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }
+    private static var sortedJSON: JSONEncoder { SavedArchitecture.sortedJSON }
 
-    /// Writes a model's weights, with `metadata` (the resolved spec, training figures) in the header.
+    /// Writes a model's weights and state, with `metadata` (the resolved spec, training figures)
+    /// in the header.
     public static func saveModel(_ model: Model, metadata: [String: String], to path: String) throws {
         var tensors: [String: NamedTensor] = [:]
         for (name, p) in model.namedParameters { tensors[name] = NamedTensor(floats: p.value.array, shape: p.shape) }
+        for (name, s) in model.namedState { tensors[name] = NamedTensor(floats: s.value.array, shape: s.shape) }
         var meta = metadata
         meta["format"] = "digitlab-model"
-        meta["architecture"] = String(data: try sortedJSON.encode(model.architecture), encoding: .utf8)
+        meta["architecture"] = try SavedArchitecture.json(model.plan)
         try Safetensors.write(tensors, metadata: meta, to: path)
     }
 
-    /// Reads a saved model: its architecture and weights, ready for inference with `capacity`.
+    /// Reads a saved model: its architecture, weights and state, ready for inference with `capacity`.
     public static func loadModel(path: String, capacity: Int) throws -> (model: Model, metadata: [String: String]) {
         let (tensors, metadata) = try Safetensors.read(path: path)
         return try loadModel(tensors: tensors, metadata: metadata, name: path, capacity: capacity)
@@ -45,12 +42,15 @@ public enum Checkpoint {
     /// could describe and every weight is in the file with its shape before allocating anything.
     static func loadModel(tensors: [String: NamedTensor], metadata: [String: String], name: String,
                           capacity: Int) throws -> (model: Model, metadata: [String: String]) {
-        guard let json = metadata["architecture"], let architecture = try? JSONDecoder().decode(Architecture.self, from: Data(json.utf8)),
-              architecture.problem == nil else {
+        guard let json = metadata["architecture"] else {
             throw DataError(name, "not a DigitLab model: its metadata has no valid architecture")
         }
-        let (shapes, activations) = try parameterShapes(architecture, name: name)
-        for (path, shape) in shapes {
+        let architecture = try SavedArchitecture.architecture(json: json, name: name)
+        let damaged = DataError(name, "the model's architecture is beyond what a spec allows; not a DigitLab model, or a damaged one")
+        guard let plan = try? LayerPlan(architecture) else { throw damaged }
+        let activations = plan.floatsPerSample
+        guard activations <= maximumActivationsPerSample else { throw damaged }
+        for (path, shape) in plan.parameterShapes + plan.stateShapes {
             guard let t = tensors[path], t.dtype == .f32, t.shape == shape else {
                 throw DataError(name, "weights \(path) are missing or not F32 of shape \(shape)")
             }
@@ -58,56 +58,26 @@ public enum Checkpoint {
         guard activations * max(capacity, 1) <= 1 << 28 else {
             throw DataError(name, "the model's layers would need \(activations) floats per image; not a DigitLab model, or a damaged one")
         }
-        let model = Model(architecture: architecture, capacity: capacity)
-        for (path, p) in model.namedParameters {
-            guard let t = tensors[path], t.dtype == .f32, t.shape == p.shape else {
-                throw DataError(name, "weights \(path) are missing or not F32 of shape \(p.shape)")
-            }
-            let values = t.floats
-            values.withUnsafeBufferPointer { p.value.data.update(from: $0.baseAddress!, count: values.count) }
+        let model = Model(plan: plan, capacity: capacity)
+        let variables = model.namedParameters.map { ($0.path, $0.parameter.value) } + model.namedState.map { ($0.path, $0.state.value) }
+        for (path, value) in variables {
+            let values = tensors[path]!.floats
+            values.withUnsafeBufferPointer { value.data.update(from: $0.baseAddress!, count: values.count) }
         }
         return (model, metadata)
-    }
-
-    /// Every weight's Keras path and shape for `architecture`, and the floats of activations one
-    /// sample needs, worked out without building the model; throws when the architecture is beyond
-    /// what a spec allows.
-    static func parameterShapes(_ a: Architecture, name: String) throws -> (shapes: [(String, [Int])], activations: Int) {
-        let damaged = DataError(name, "the model's architecture is beyond what a spec allows; not a DigitLab model, or a damaged one")
-        guard a.inputShape.count == 3, a.inputShape.allSatisfy({ (1...1024).contains($0) }), a.inputShape[2] <= 4,
-              (1...6).contains(a.convFilters.count) || a.convFilters.isEmpty, a.convFilters.allSatisfy({ (1...1024).contains($0) }),
-              (1...9).contains(a.kernelSize), (1...4).contains(a.poolSize),
-              (1...8).contains(a.denseUnits.count), a.denseUnits.allSatisfy({ (1...4096).contains($0) }) else { throw damaged }
-        var shapes: [(String, [Int])] = []
-        var (h, w, c) = (a.inputShape[0], a.inputShape[1], a.inputShape[2])
-        var activations = h * w * c
-        for (i, filters) in a.convFilters.enumerated() {
-            shapes += [("conv\(i + 1)/kernel", [a.kernelSize, a.kernelSize, c, filters]), ("conv\(i + 1)/bias", [filters])]
-            let (oh, ow) = (h - a.kernelSize + 1, w - a.kernelSize + 1)
-            // The convolution's output, its im2col columns, the ReLU's output and the pooled output.
-            activations += 2 * oh * ow * filters + oh * ow * a.kernelSize * a.kernelSize * c
-            (h, w, c) = (oh / a.poolSize, ow / a.poolSize, filters)
-            activations += h * w * c
-            guard activations <= maximumActivationsPerSample else { throw damaged }
-        }
-        var features = h * w * c
-        for (i, units) in a.denseUnits.enumerated() {
-            shapes += [("dense\(i + 1)/kernel", [features, units]), ("dense\(i + 1)/bias", [units])]
-            activations += 2 * units
-            features = units
-        }
-        guard activations <= maximumActivationsPerSample else { throw damaged }
-        return (shapes, activations)
     }
 
     /// Writes a trainer's state after an epoch, atomically.
     public static func save(_ state: TrainerState, specYAML: String, to path: String) throws {
         var tensors: [String: NamedTensor] = [:]
         for (name, w) in state.weights { tensors["weights/" + name] = NamedTensor(floats: w, shape: [w.count]) }
-        for (name, m) in state.adamM { tensors["adam_m/" + name] = NamedTensor(floats: m, shape: [m.count]) }
-        for (name, v) in state.adamV { tensors["adam_v/" + name] = NamedTensor(floats: v, shape: [v.count]) }
+        for (name, s) in state.state { tensors["state/" + name] = NamedTensor(floats: s, shape: [s.count]) }
+        for (slot, values) in state.optimizerSlots {
+            for (name, v) in values { tensors[slot + "/" + name] = NamedTensor(floats: v, shape: [v.count]) }
+        }
         tensors["rng/shuffle"] = NamedTensor(words: state.shuffleRNG, shape: [4])
         tensors["rng/augmentation"] = NamedTensor(words: state.augmentationRNG, shape: [4])
+        if let dropout = state.dropoutRNG { tensors["rng/dropout"] = NamedTensor(words: dropout, shape: [4]) }
         let history = String(data: try sortedJSON.encode(state.history), encoding: .utf8) ?? "{}"
         var metadata = ["format": "digitlab-checkpoint", "step": String(state.step), "history": history, "spec": specYAML]
         if let threads = state.engineThreads { metadata["threads"] = String(threads) }
@@ -161,8 +131,20 @@ public enum Checkpoint {
             guard let count = Int(text), count >= 1 else { throw DataError(path, "the recorded engine thread count \"\(text)\" is damaged") }
             threads = count
         }
-        return (TrainerState(weights: group("weights/"), adamM: group("adam_m/"), adamV: group("adam_v/"), step: step,
-                             shuffleRNG: shuffle.words, augmentationRNG: augmentation.words, history: history,
-                             pendingEpoch: pending, engineThreads: threads), spec)
+        // Every other group of F32 tensors is an optimizer slot (`adam_m/conv1/kernel`, ...).
+        var slots: [String: [String: [Float]]] = [:]
+        for key in tensors.keys {
+            guard let slash = key.firstIndex(of: "/"), tensors[key]?.dtype == .f32 else { continue }
+            let slot = String(key[..<slash])
+            if !["weights", "state", "rng", "epoch"].contains(slot), slots[slot] == nil { slots[slot] = group(slot + "/") }
+        }
+        var dropout: [UInt64]?
+        if let d = tensors["rng/dropout"] {
+            guard d.dtype == .u64, d.elementCount == 4 else { throw DataError(path, "not a DigitLab checkpoint, or a damaged one") }
+            dropout = d.words
+        }
+        return (TrainerState(weights: group("weights/"), state: group("state/"), optimizerSlots: slots, step: step,
+                             shuffleRNG: shuffle.words, augmentationRNG: augmentation.words, dropoutRNG: dropout,
+                             history: history, pendingEpoch: pending, engineThreads: threads), spec)
     }
 }

@@ -36,12 +36,12 @@ public struct Evaluation: Sendable, Equatable {
 }
 
 /// The training loop with Keras's semantics: shuffle every epoch from a seeded generator, batches
-/// of `batchSize`, Adam, and training figures averaged over the epoch as Keras's `History` reports
+/// of `batchSize`, the spec's optimizer, and training figures averaged over the epoch as Keras's `History` reports
 /// them; validation on the held-out tail after each epoch.
 public final class Trainer {
     public let config: TrainingConfig
     public let model: Model
-    public let optimizer: Adam
+    public let optimizer: any Optimizer
     public let trainSet: LabeledImages
     public let validationSet: LabeledImages?
     /// Keras's `standardize`, fitted once on `trainSet` (after normalization), applied to training,
@@ -80,10 +80,9 @@ public final class Trainer {
         } else {
             standardizer = nil
         }
-        let l2 = Dictionary(uniqueKeysWithValues: config.l2Layers.map { ($0, config.l2Factor) })
-        model = Model(architecture: config.architecture, capacity: config.batchSize, l2: l2)
+        model = Model(plan: config.plan, capacity: config.batchSize)
         model.initialize(seed: config.seed)
-        optimizer = Adam(parameters: model.namedParameters.map(\.parameter), settings: config.adam)
+        optimizer = config.optimizer.make(parameters: model.namedParameters.map(\.parameter))
         shuffleRNG = Xoshiro256(seed: config.seed, stream: RandomStream.shuffle)
         augmentationRNG = Xoshiro256(seed: config.seed, stream: RandomStream.augmentation)
         assembler = BatchAssembler(set: trainSet, normalization: config.normalization,
@@ -165,7 +164,7 @@ public final class Trainer {
         for range in EpochBatches(count: set.count, batchSize: model.capacity) {
             let n = range.count
             assembler.fill(indices: order[range], input: model.input, labels: labels, rng: &rng)
-            let probabilities = model.forward(batch: n, forBackward: false)
+            let probabilities = model.forward(batch: n, mode: .inference)
             lossSum += model.dataLoss(labels: labels, batch: n) * Double(n)
             correct += model.head.correctCount(labels: labels, batch: n)
             if let predictions {
@@ -177,25 +176,30 @@ public final class Trainer {
                           accuracy: Double(correct) / Double(count), count: set.count)
     }
 
-    /// Restores the state saved by `checkpointState()`: weights, optimizer moments and step,
-    /// generators and history, so training continues exactly where it stopped.
+    /// Restores the state saved by `checkpointState()`: weights and state, the optimizer's
+    /// variables and step, generators and history, so training continues exactly where it stopped.
     public func restore(_ state: TrainerState) throws {
-        for (path, p) in model.namedParameters {
-            guard let w = state.weights[path], w.count == p.value.count else {
-                throw DataError("checkpoint", "weights for \(path) are missing or have the wrong size")
+        func load(_ values: [Float]?, into t: Tensor, _ what: String) throws {
+            guard let values, values.count == t.count else {
+                throw DataError("checkpoint", "\(what) are missing or have the wrong size")
             }
-            w.withUnsafeBufferPointer { p.value.data.update(from: $0.baseAddress!, count: w.count) }
+            values.withUnsafeBufferPointer { t.data.update(from: $0.baseAddress!, count: values.count) }
         }
-        for ((path, _), (m, v)) in zip(model.namedParameters, optimizer.moments) {
-            guard let sm = state.adamM[path], let sv = state.adamV[path], sm.count == m.count, sv.count == v.count else {
-                throw DataError("checkpoint", "optimizer moments for \(path) are missing or have the wrong size")
+        for (path, p) in model.namedParameters { try load(state.weights[path], into: p.value, "weights for \(path)") }
+        for (path, s) in model.namedState { try load(state.state[path], into: s.value, "the state \(path)") }
+        for (slot, tensors) in optimizer.slots {
+            for ((path, _), t) in zip(model.namedParameters, tensors) {
+                try load(state.optimizerSlots[slot]?[path], into: t, "optimizer variables \(slot) for \(path)")
             }
-            sm.withUnsafeBufferPointer { m.data.update(from: $0.baseAddress!, count: sm.count) }
-            sv.withUnsafeBufferPointer { v.data.update(from: $0.baseAddress!, count: sv.count) }
         }
         optimizer.restore(step: state.step)
         shuffleRNG = Xoshiro256(state: state.shuffleRNG)
         augmentationRNG = Xoshiro256(state: state.augmentationRNG)
+        if let dropout = state.dropoutRNG {
+            model.random.generator = Xoshiro256(state: dropout)
+        } else if model.plan.layers.contains(where: { $0.configuration.typeName == Dropout.Configuration.typeName }) {
+            throw DataError("checkpoint", "the dropout generator's state is missing")
+        }
         history = state.history
         if let pending = state.pendingEpoch {
             guard pending.order.count == trainSet.count, Set(pending.order).count == trainSet.count,
@@ -208,26 +212,31 @@ public final class Trainer {
 
     /// Everything needed to resume after the last completed epoch.
     public func checkpointState() -> TrainerState {
-        var weights: [String: [Float]] = [:], m: [String: [Float]] = [:], v: [String: [Float]] = [:]
-        for ((path, p), (pm, pv)) in zip(model.namedParameters, optimizer.moments) {
-            weights[path] = p.value.array
-            m[path] = pm.array
-            v[path] = pv.array
+        var weights: [String: [Float]] = [:], variables: [String: [Float]] = [:], slots: [String: [String: [Float]]] = [:]
+        for (path, p) in model.namedParameters { weights[path] = p.value.array }
+        for (path, s) in model.namedState { variables[path] = s.value.array }
+        for (slot, tensors) in optimizer.slots {
+            slots[slot] = Dictionary(uniqueKeysWithValues: zip(model.namedParameters, tensors).map { ($0.path, $1.array) })
         }
-        return TrainerState(weights: weights, adamM: m, adamV: v, step: optimizer.step,
-                            shuffleRNG: shuffleRNG.words, augmentationRNG: augmentationRNG.words, history: history,
-                            pendingEpoch: pendingEpoch, engineThreads: EngineThreads.count)
+        return TrainerState(weights: weights, state: variables, optimizerSlots: slots, step: optimizer.step,
+                            shuffleRNG: shuffleRNG.words, augmentationRNG: augmentationRNG.words,
+                            dropoutRNG: model.random.generator.words, history: history, pendingEpoch: pendingEpoch,
+                            engineThreads: EngineThreads.count)
     }
 }
 
 /// A trainer's resumable state between epochs.
 public struct TrainerState: Sendable {
+    /// Parameters and state (moving statistics) by Keras path.
     public var weights: [String: [Float]]
-    public var adamM: [String: [Float]]
-    public var adamV: [String: [Float]]
+    public var state: [String: [Float]]
+    /// The optimizer's variables: by slot (`adam_m`, ...), then by parameter path.
+    public var optimizerSlots: [String: [String: [Float]]]
     public var step: Int
     public var shuffleRNG: [UInt64]
     public var augmentationRNG: [UInt64]
+    /// The dropout generator (nil in checkpoints written before dropout existed).
+    public var dropoutRNG: [UInt64]?
     public var history: History
     /// The epoch under way when a stop was requested, to continue from its next batch.
     public var pendingEpoch: EpochInProgress?

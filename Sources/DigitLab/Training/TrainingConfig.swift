@@ -1,27 +1,31 @@
 import DigitLabEngine
 
-/// Everything the training loop needs, independent of how it was specified.
+/// Everything the training loop needs for one run, independent of how it was specified: made
+/// from a spec (`ExperimentSpec.trainingConfig(seed:)`), which holds the values and their defaults.
 public struct TrainingConfig: Sendable, Equatable {
-    public var architecture = Architecture()
-    public var normalization = Normalization.kerasNormalize
-    /// Layers whose kernel and bias carry an L2 penalty, and its factor.
-    public var l2Layers: [String] = []
-    public var l2Factor: Float = 0.01
-    public var adam = Adam.Settings()
-    public var batchSize = 32
-    public var epochs = 20
-    public var seed: UInt64 = 0
-    /// Fraction of the training set (its last images, taken before shuffling) held out for validation.
-    public var validationSplit = 0.0
-    /// Train on only the first this many training images (before the validation split).
-    public var limit: Int?
-    /// Random geometric augmentation, drawn per image per epoch.
-    public var augmentation = Augmentation()
+    /// The network, with its L2 factors.
+    public var plan: LayerPlan
+    public var normalization: Normalization
     /// Keras's `standardize` steps (featurewise and samplewise centring and std, ZCA whitening),
     /// fitted on the training split and applied to training, validation and test images alike.
-    public var standardization = Standardization()
+    public var standardization: Standardization
+    /// Random geometric augmentation, drawn per image per epoch.
+    public var augmentation: Augmentation
+    public var optimizer: OptimizerSettings
+    public var batchSize: Int
+    /// Seeds the weights, the shuffling, the augmentation and dropout.
+    public var seed: UInt64
+    /// Fraction of the training set (its last images, taken before shuffling) held out for validation.
+    public var validationSplit: Double
+    /// Train on only the first this many training images (before the validation split).
+    public var limit: Int?
 
-    public init() {}
+    public init(plan: LayerPlan, normalization: Normalization, standardization: Standardization, augmentation: Augmentation,
+                optimizer: OptimizerSettings, batchSize: Int, seed: UInt64, validationSplit: Double, limit: Int?) {
+        self.plan = plan; self.normalization = normalization; self.standardization = standardization
+        self.augmentation = augmentation; self.optimizer = optimizer; self.batchSize = batchSize; self.seed = seed
+        self.validationSplit = validationSplit; self.limit = limit
+    }
 }
 
 /// The random transforms of Keras's `ImageDataGenerator` that a spec can turn on.

@@ -42,10 +42,11 @@ public enum DirectConvolution {
         }
     }
 
-    /// True when filters are a multiple of `tileColumns`, the kernels' column width, and so are
-    /// the input channels if the `inputGradient` is needed (its columns are channels).
+    /// True for a stride of 1 when filters are a multiple of `tileColumns`, the kernels' column
+    /// width, and so are the input channels if the `inputGradient` is needed (its columns are
+    /// channels).
     public static func supports(_ g: ConvGeometry, filters: Int, inputGradient: Bool) -> Bool {
-        filters % tileColumns == 0 && (!inputGradient || g.channels % tileColumns == 0)
+        g.stride == 1 && filters % tileColumns == 0 && (!inputGradient || g.channels % tileColumns == 0)
     }
 }
 

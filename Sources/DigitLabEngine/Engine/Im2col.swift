@@ -1,15 +1,18 @@
-/// The geometry of a stride-1, unpadded ("valid") 2-D convolution on NHWC images.
+/// The geometry of an unpadded ("valid") 2-D convolution on NHWC images, with equal strides
+/// along rows and columns. A padded convolution is this geometry on its padded images.
 public struct ConvGeometry: Sendable, Equatable {
     public let height: Int, width: Int, channels: Int
     public let kernelHeight: Int, kernelWidth: Int
+    /// Pixels between neighbouring patches, along rows and along columns.
+    public let stride: Int
 
-    public init(height: Int, width: Int, channels: Int, kernelHeight: Int, kernelWidth: Int) {
+    public init(height: Int, width: Int, channels: Int, kernelHeight: Int, kernelWidth: Int, stride: Int = 1) {
         self.height = height; self.width = width; self.channels = channels
-        self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth
+        self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth; self.stride = stride
     }
 
-    public var outHeight: Int { height - kernelHeight + 1 }
-    public var outWidth: Int { width - kernelWidth + 1 }
+    public var outHeight: Int { (height - kernelHeight) / stride + 1 }
+    public var outWidth: Int { (width - kernelWidth) / stride + 1 }
     /// Columns of the im2col matrix: one per kernel tap and input channel, in HWI order, which is
     /// the row order of a Keras HWIO kernel viewed as a `[kh·kw·in, out]` matrix.
     public var patchSize: Int { kernelHeight * kernelWidth * channels }
@@ -33,7 +36,7 @@ public func im2col(_ input: UnsafePointer<Float>, images: Range<Int>, geometry g
         let image = input + b * imageStride
         for oy in 0..<g.outHeight {
             for ox in 0..<g.outWidth {
-                var src = image + oy * rowStride + ox * g.channels
+                var src = image + oy * g.stride * rowStride + ox * g.stride * g.channels
                 for _ in 0..<g.kernelHeight {
                     copyFloats(src, dst, count: run)
                     dst += run
@@ -58,7 +61,7 @@ public func col2im(_ col: UnsafePointer<Float>, images: Range<Int>, geometry g: 
         image.update(repeating: 0, count: imageStride)
         for oy in 0..<g.outHeight {
             for ox in 0..<g.outWidth {
-                var dst = image + oy * rowStride + ox * g.channels
+                var dst = image + oy * g.stride * rowStride + ox * g.stride * g.channels
                 for _ in 0..<g.kernelHeight {
                     addInPlace(src, dst, count: run)
                     src += run

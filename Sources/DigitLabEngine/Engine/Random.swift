@@ -75,3 +75,11 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable, Equatable {
 extension Xoshiro256 {
     public static func == (a: Xoshiro256, b: Xoshiro256) -> Bool { a.words == b.words }
 }
+
+/// A generator shared by reference: the one dropout layers draw their masks from, in the order
+/// the layers run, so that the network has one stream to seed and to save in checkpoints.
+public final class RandomSource: @unchecked Sendable {
+    public var generator: Xoshiro256
+
+    public init(_ generator: Xoshiro256) { self.generator = generator }
+}

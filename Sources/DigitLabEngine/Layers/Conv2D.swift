@@ -1,4 +1,10 @@
-/// A 2-D convolution with stride 1 and no padding ("valid"), as Keras's `Conv2D(filters, k)`.
+/// A 2-D convolution, as Keras's `Conv2D(filters, k, strides, padding)`: square kernels, equal
+/// strides along rows and columns, "valid" (no padding) or "same" (zeros around the image, as
+/// Keras places them: the odd one at the bottom and right).
+///
+/// A padded convolution copies each image into a zero-bordered buffer before its products and
+/// crops its input gradient back out of one, so that its kernels see a valid convolution of the
+/// padded images; a valid one reads its input in place.
 ///
 /// Each pass is a matrix product per chunk of images: forward `out = col · W + b`, weight gradient
 /// `dW += colᵀ · dOut`, input gradient `dCol = dOut · Wᵀ` folded back onto the images, where `col`
@@ -12,7 +18,12 @@
 /// memory.
 public final class Conv2D: ImageLocalLayer {
     public let name: String
+    /// The unpadded input sample, `[height, width, channels]`.
+    public let inputShape: [Int]
+    /// The convolution of the padded images, with the strides.
     public let geometry: ConvGeometry
+    /// Zero rows above and below, zero columns left and right, of each image ('same'; all 0 for 'valid').
+    public let padding: (top: Int, bottom: Int, left: Int, right: Int)
     public let filters: Int
     public let kernel: Parameter
     public let bias: Parameter
@@ -21,7 +32,13 @@ public final class Conv2D: ImageLocalLayer {
     public let output: Tensor
     public let inputGradient: Tensor?
 
+    /// The images the products read: the input, or its padded copy.
     private var input: Tensor?
+    /// The input as the previous layer gave it, for padding.
+    private var source: Tensor?
+    /// Padded copies of the images and their gradient, for a 'same' convolution (nil for 'valid').
+    private let paddedInput: Tensor?
+    private let paddedGradient: Tensor?
     /// Per worker: the patch matrix of its chunk and, for workers after the first, partial
     /// kernel and bias gradients (worker 0 accumulates straight into the parameters' gradients).
     private var scratch: [Scratch] = []
@@ -57,12 +74,21 @@ public final class Conv2D: ImageLocalLayer {
     /// A `filters`-filter `kernelSize`x`kernelSize` convolution of `inputShape` (HWC) images, with
     /// buffers for `capacity` images; `direct: false` keeps it on im2col and OpenBLAS whatever its
     /// shape (`Method`).
-    public init(name: String, inputShape: [Int], filters: Int, kernelSize: Int,
+    public init(name: String, inputShape: [Int], filters: Int, kernelSize: Int, strides: Int = 1, padding: Padding = .valid,
                 capacity: Int, computesInputGradient: Bool = true, direct: Bool = DirectConvolution.enabled) {
         precondition(inputShape.count == 3, "Conv2D input must be [height, width, channels]")
         self.name = name
-        self.geometry = ConvGeometry(height: inputShape[0], width: inputShape[1], channels: inputShape[2],
-                                     kernelHeight: kernelSize, kernelWidth: kernelSize)
+        self.inputShape = inputShape
+        let (height, width) = (inputShape[0], inputShape[1])
+        let (rows, columns) = padding == .same
+            ? (Conv2D.samePadding(height, kernelSize, strides), Conv2D.samePadding(width, kernelSize, strides)) : ((0, 0), (0, 0))
+        self.padding = (rows.0, rows.1, columns.0, columns.1)
+        self.geometry = ConvGeometry(height: height + rows.0 + rows.1, width: width + columns.0 + columns.1, channels: inputShape[2],
+                                     kernelHeight: kernelSize, kernelWidth: kernelSize, stride: strides)
+        let padded = rows.0 + rows.1 + columns.0 + columns.1 > 0
+        let paddedShape = [capacity, geometry.height, geometry.width, geometry.channels]
+        paddedInput = padded ? Tensor(shape: paddedShape) : nil
+        paddedGradient = padded && computesInputGradient ? Tensor(shape: paddedShape) : nil
         self.filters = filters
         self.computesInputGradient = computesInputGradient
         kernel = Parameter(name: "kernel", shape: [kernelSize, kernelSize, inputShape[2], filters])
@@ -76,21 +102,33 @@ public final class Conv2D: ImageLocalLayer {
         kernelTapBlocks = method == .direct && computesInputGradient ? Tensor(shape: [geometry.patchSize / w, filters, w]) : nil
     }
 
+    /// Keras's 'same' padding of one dimension: the output is `ceil(size / strides)`, and the zeros
+    /// it needs go half before and half after, the odd one after.
+    static func samePadding(_ size: Int, _ kernel: Int, _ strides: Int) -> (Int, Int) {
+        let out = (size + strides - 1) / strides
+        let total = max((out - 1) * strides + kernel - size, 0)
+        return (total / 2, total - total / 2)
+    }
+
+    /// "valid" or "same", as Keras spells them.
+    public enum Padding: String, Sendable, CaseIterable { case valid, same }
+
     /// How the passes are computed, from the shape.
     public let method: Method
 
-    public var inputShape: [Int] { [geometry.height, geometry.width, geometry.channels] }
     public var outputShape: [Int] { [geometry.outHeight, geometry.outWidth, filters] }
     public var parameters: [Parameter] { [kernel, bias] }
     public var forwardFLOPs: Int { 2 * geometry.patchesPerImage * geometry.patchSize * filters }
     public var workingFloatsPerImage: Int {
         let chunkScratch = geometry.patchesPerImage * (method == .direct ? filters : geometry.patchSize)
-        return chunkScratch + geometry.patchesPerImage * filters
-            + (computesInputGradient ? geometry.height * geometry.width * geometry.channels : 0)
+        let inputFloats = inputShape.reduce(1, *), paddedFloats = paddedInput?.sampleCount ?? 0
+        return chunkScratch + geometry.patchesPerImage * filters + paddedFloats
+            + (computesInputGradient ? inputFloats + (paddedGradient?.sampleCount ?? 0) : 0)
     }
 
-    public func prepareForward(input: Tensor, workers: Int) {
-        self.input = input
+    public func prepareForward(input: Tensor, workers: Int, mode: PassMode) {
+        source = input
+        self.input = paddedInput ?? input
         reserveScratch(workers: workers)
         if let kernelFilterBlocks {
             packFilterBlocks(kernel.value.data, rows: geometry.patchSize, filters: filters, into: kernelFilterBlocks.data)
@@ -112,6 +150,7 @@ public final class Conv2D: ImageLocalLayer {
 
     public func forward(images: Range<Int>, worker: Int) {
         guard let input else { preconditionFailure("\(name): forward before prepareForward") }
+        padInput(images: images)
         if let kernelFilterBlocks {
             convolveDirect(input.data, images: images, geometry: geometry, kernelFilterBlocks: kernelFilterBlocks.data,
                            bias: bias.value.data, filters: filters, into: output.data)
@@ -125,6 +164,35 @@ public final class Conv2D: ImageLocalLayer {
             gemm(m: rows, n: filters, k: geometry.patchSize,
                  a: col, lda: geometry.patchSize, b: kernel.value.data, ldb: filters,
                  beta: 1, c: out, ldc: filters, split: false)
+        }
+    }
+
+    /// Copies `images` into the zero-bordered buffer a 'same' convolution reads (nothing for a
+    /// valid one); `forward(images:worker:)` does it itself, a caller of
+    /// `forward(rows:ofImage:worker:)` before an image's first rows.
+    public func padInput(images: Range<Int>) {
+        guard let paddedInput, let source else { return }
+        let (h, w, c) = (inputShape[0], inputShape[1], inputShape[2])
+        let (ph, pw) = (geometry.height, geometry.width)
+        for b in images {
+            let image = paddedInput.data + b * ph * pw * c
+            // The border stays zero from the allocation: only the interior is ever written.
+            for y in 0..<h {
+                copyFloats(source.data + (b * h + y) * w * c, image + ((y + padding.top) * pw + padding.left) * c, count: w * c)
+            }
+        }
+    }
+
+    /// Crops the padded input gradient of `images` into `inputGradient` ('same' only).
+    private func cropGradient(images: Range<Int>) {
+        guard let paddedGradient, let inputGradient else { return }
+        let (h, w, c) = (inputShape[0], inputShape[1], inputShape[2])
+        let (ph, pw) = (geometry.height, geometry.width)
+        for b in images {
+            let image = paddedGradient.data + b * ph * pw * c
+            for y in 0..<h {
+                copyFloats(image + ((y + padding.top) * pw + padding.left) * c, inputGradient.data + (b * h + y) * w * c, count: w * c)
+            }
         }
     }
 
@@ -174,7 +242,8 @@ public final class Conv2D: ImageLocalLayer {
         guard let inputGradient else { return }
         gemm(transB: true, m: pixels, n: k, k: filters, a: dOut, lda: filters, b: kernel.value.data, ldb: filters,
              c: col, ldc: k, split: false)
-        col2im(col, images: images, geometry: geometry, into: inputGradient.data)
+        col2im(col, images: images, geometry: geometry, into: (paddedGradient ?? inputGradient).data)
+        cropGradient(images: images)
     }
 
     /// On the direct path, where `worker`'s chunk of output gradient goes in filter blocks
@@ -200,7 +269,8 @@ public final class Conv2D: ImageLocalLayer {
         if let inputGradient, let kernelTapBlocks {
             convolveDirectInputGradient(gradientBlocks: blocks, images: images, geometry: geometry,
                                         kernelTapBlocks: kernelTapBlocks.data, filters: filters,
-                                        into: inputGradient.data)
+                                        into: (paddedGradient ?? inputGradient).data)
+            cropGradient(images: images)
         }
     }
 
@@ -213,6 +283,83 @@ public final class Conv2D: ImageLocalLayer {
         for s in scratch.prefix(workers).dropFirst() {
             addInPlace(s.kernelGradient.data, kernel.gradient.data, count: kernel.gradient.count)
             addInPlace(s.biasGradient.data, bias.gradient.data, count: bias.gradient.count)
+        }
+    }
+}
+
+extension Conv2D {
+    /// `conv2d: {filters: 64, kernel_size: 3}`: Keras's `Conv2D`.
+    public struct Configuration: LayerConfiguration {
+        public static let typeName = "conv2d"
+        public static let kerasClass = "Conv2D"
+        public static let help = "a 2-D convolution (Keras's Conv2D): square kernels, glorot-uniform kernel, zero bias"
+        public static var settings: [LayerSetting<Self>] {
+            [.int("filters", \.filters, 1...4096, "output channels"),
+             .int("kernel_size", \.kernelSize, 1...15, "height and width of the kernel"),
+             .int("strides", \.strides, 1...8, default: 1, "pixels between neighbouring patches, along rows and columns"),
+             .choice("padding", \.padding, default: .valid, "valid: no padding, the image shrinks; same: zeros around it, the output is ceil(size / strides)"),
+             .choice("activation", \.activation, "an activation applied to the output (default: none)"),
+             .double("l2", \.l2, 0...10, "L2 factor lambda on kernel and bias: the loss gains lambda * sum(w^2) (default: none)")]
+        }
+
+        public var filters = 0
+        public var kernelSize = 0
+        public var strides = 1
+        public var padding = Padding.valid
+        public var activation: Activation.Function?
+        public var l2: Double?
+
+        public init() {}
+
+        public init(filters: Int, kernelSize: Int, strides: Int = 1, padding: Padding = .valid,
+                    activation: Activation.Function? = nil, l2: Double? = nil) {
+            self.filters = filters; self.kernelSize = kernelSize; self.strides = strides; self.padding = padding
+            self.activation = activation; self.l2 = l2
+        }
+
+        public var naming: LayerNaming { .counted("conv") }
+        public var role: FusionRole { .convolution(self) }
+
+        public func outputShape(for input: [Int]) throws(LayerProblem) -> [Int] {
+            guard input.count == 3 else {
+                throw LayerProblem("conv2d needs images (height x width x channels); its input is \(shapeText(input)) features after flatten")
+            }
+            if padding == .same {
+                return [(input[0] + strides - 1) / strides, (input[1] + strides - 1) / strides, filters]
+            }
+            guard input[0] >= kernelSize, input[1] >= kernelSize else {
+                throw LayerProblem("shrinks the image to nothing: a \(kernelSize)x\(kernelSize) kernel on a \(input[0])x\(input[1]) input")
+            }
+            return [(input[0] - kernelSize) / strides + 1, (input[1] - kernelSize) / strides + 1, filters]
+        }
+
+        public func parameters(for input: [Int]) -> [VariableShape] {
+            [VariableShape("kernel", [kernelSize, kernelSize, input[2], filters], .glorotUniform),
+             VariableShape("bias", [filters], .zeros)]
+        }
+
+        /// The engine layer itself, for a plan that fuses it with what follows.
+        public func make(name: String, input: [Int], context: LayerContext) -> Conv2D {
+            Conv2D(name: name, inputShape: input, filters: filters, kernelSize: kernelSize, strides: strides, padding: padding,
+                   capacity: context.capacity, computesInputGradient: context.computesInputGradient)
+        }
+
+        public func makeLayer(name: String, input: [Int], context: LayerContext) -> BuiltLayer {
+            .imageLocal(make(name: name, input: input, context: context))
+        }
+
+        /// Whether the direct kernels take it (`Conv2D.Method`), for an input of `input`.
+        public func runsDirect(input: [Int], computesInputGradient: Bool) -> Bool {
+            let (top, bottom) = padding == .same ? Conv2D.samePadding(input[0], kernelSize, strides) : (0, 0)
+            let (left, right) = padding == .same ? Conv2D.samePadding(input[1], kernelSize, strides) : (0, 0)
+            let g = ConvGeometry(height: input[0] + top + bottom, width: input[1] + left + right, channels: input[2],
+                                 kernelHeight: kernelSize, kernelWidth: kernelSize, stride: strides)
+            return DirectConvolution.enabled && DirectConvolution.supports(g, filters: filters, inputGradient: computesInputGradient)
+        }
+
+        public func kernel(for input: [Int], computesInputGradient: Bool) -> String? {
+            let padded = padding == .same ? ", zero-padded copy" : ""
+            return (runsDirect(input: input, computesInputGradient: computesInputGradient) ? "direct kernel" : "im2col + OpenBLAS") + padded
         }
     }
 }

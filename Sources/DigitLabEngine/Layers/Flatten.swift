@@ -10,6 +10,25 @@ public final class Flatten: Layer {
     }
 
     public var outputShape: [Int] { [inputShape.reduce(1, *)] }
-    public func forward(_ input: Tensor, batch: Int) -> Tensor { input }
+    public func forward(_ input: Tensor, batch: Int, mode: PassMode) -> Tensor { input }
     public func backward(_ gradOutput: Tensor, batch: Int) -> Tensor { gradOutput }
+}
+
+extension Flatten {
+    /// `flatten: {}`: Keras's `Flatten`.
+    public struct Configuration: LayerConfiguration {
+        public static let typeName = "flatten"
+        public static let kerasClass = "Flatten"
+        public static let help = "images to flat vectors (Keras's Flatten), before the first dense layer"
+        public static var settings: [LayerSetting<Self>] { [] }
+
+        public init() {}
+
+        public var naming: LayerNaming { .single("flatten") }
+        public func outputShape(for input: [Int]) throws(LayerProblem) -> [Int] { [input.reduce(1, *)] }
+
+        public func makeLayer(name: String, input: [Int], context: LayerContext) -> BuiltLayer {
+            .wholeBatch(Flatten(name: name, inputShape: input))
+        }
+    }
 }

@@ -1,10 +1,10 @@
-/// A layer whose output for an image depends on that image alone (convolution, ReLU, pooling), so
-/// it can run on any range of the batch, on the calling thread.
+/// A layer whose output for an image depends on that image alone (convolution, activation,
+/// pooling), so it can run on any range of the batch, on the calling thread.
 ///
-/// The model carries a few images at a time through a run of such layers (an `ImageLocalStage`),
-/// so that an image's activations stay in the core's cache from one layer to the next instead of
-/// streaming the whole batch through memory once per layer: the first block's activations are
-/// 26x26x64 floats (173 KB) an image, 5.5 MB for a batch of 32.
+/// The model carries a few images at a time through a run of such layers (a stage, see
+/// `ImageLocalStage`), so that an image's activations stay in the core's cache from one layer to
+/// the next instead of streaming the whole batch through memory once per layer: the first block's
+/// activations are 26x26x64 floats (173 KB) an image, 5.5 MB for a batch of 32.
 ///
 /// The `prepare…` and `finish…` calls run on one thread around a pass; `forward(images:worker:)`
 /// and `backward(_:images:worker:)` run on many at once, each on its own images and its own
@@ -18,9 +18,9 @@ public protocol ImageLocalLayer: Layer {
     /// Floats of activations, gradients and scratch this layer touches for one image: what the
     /// stage adds up to choose how many images to carry at once.
     var workingFloatsPerImage: Int { get }
-    /// Remembers `input` for both passes and makes per-thread scratch for `workers` threads,
-    /// allocating only when the count grows, so a training step allocates nothing.
-    func prepareForward(input: Tensor, workers: Int)
+    /// Remembers `input` and `mode` for the pass and makes per-thread scratch for `workers`
+    /// threads, allocating only when the count grows, so a training step allocates nothing.
+    func prepareForward(input: Tensor, workers: Int, mode: PassMode)
     /// Computes the output of `images` (indices into the batch) using `worker`'s scratch.
     func forward(images: Range<Int>, worker: Int)
     /// Clears the partial parameter gradients of `workers` threads before a backward pass (making
@@ -38,12 +38,20 @@ public extension ImageLocalLayer {
     func prepareBackward(workers: Int) {}
     func finishBackward(workers: Int) {}
 
-    /// The whole batch, split over the engine's threads.
-    func forward(_ input: Tensor, batch: Int) -> Tensor {
-        ImageLocalStage(layers: [self]).forward(input, batch: batch)
+    /// The whole batch, one contiguous range of images per engine thread: the layer alone, for
+    /// tests and the reference activations (the model runs such layers in stages).
+    func forward(_ input: Tensor, batch: Int, mode: PassMode) -> Tensor {
+        let workers = max(1, min(EngineThreads.count, batch))
+        prepareForward(input: input, workers: workers, mode: mode)
+        parallelFor(workers) { w in forward(images: batch * w / workers..<batch * (w + 1) / workers, worker: w) }
+        return output
     }
 
     func backward(_ gradOutput: Tensor, batch: Int) -> Tensor {
-        ImageLocalStage(layers: [self]).backward(gradOutput, batch: batch)
+        let workers = max(1, min(EngineThreads.count, batch))
+        prepareBackward(workers: workers)
+        parallelFor(workers) { w in backward(gradOutput, images: batch * w / workers..<batch * (w + 1) / workers, worker: w) }
+        finishBackward(workers: workers)
+        return inputGradient ?? gradOutput
     }
 }

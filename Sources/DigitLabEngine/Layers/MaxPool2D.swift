@@ -1,5 +1,6 @@
-/// 2-D max pooling with a square window and equal stride, "valid" (a trailing row or column that
-/// does not fill a window is dropped, as Keras's `MaxPooling2D(2)` does: 11 → 5).
+/// 2-D max pooling with a square window, "valid" (a trailing row or column that does not fill a
+/// window is dropped, as Keras's `MaxPooling2D(2)` does: 11 → 5), strides equal to the window
+/// unless given (Keras's `MaxPooling2D(pool_size, strides)`).
 ///
 /// Backward sends each output's gradient to the first window position (row-major) holding the
 /// maximum, as TensorFlow does. Forward notes that position for each output (`winners`), so
@@ -16,9 +17,13 @@ public final class MaxPool2D: ImageLocalLayer {
     public let name: String
     public let inputShape: [Int]
     public let poolSize: Int
+    /// Pixels between neighbouring windows, along rows and columns: `poolSize` unless given.
+    public let strides: Int
     public let output: Tensor
     private let gradInput: Tensor
     private var lastInput: Tensor?
+    /// Whether the pass records where each maximum was (training passes only).
+    private var recording = true
     /// For each output, the window position (row-major) of its input's first maximum, or
     /// `MaxPool2D.noGradient` where a rectified maximum is not positive: written by forward, read by
     /// backward.
@@ -26,27 +31,32 @@ public final class MaxPool2D: ImageLocalLayer {
     /// The `winners` entry of an output whose gradient is zero.
     private static let noGradient: Float = 255
 
-    public init(name: String, inputShape: [Int], poolSize: Int = 2, capacity: Int) {
+    public init(name: String, inputShape: [Int], poolSize: Int = 2, strides: Int? = nil, capacity: Int) {
         precondition(inputShape.count == 3, "MaxPool2D input must be [height, width, channels]")
+        precondition(inputShape[0] >= poolSize && inputShape[1] >= poolSize, "\(name): a window larger than the image")
         self.name = name
         self.inputShape = inputShape
         self.poolSize = poolSize
-        let outShape = [inputShape[0] / poolSize, inputShape[1] / poolSize, inputShape[2]]
+        self.strides = strides ?? poolSize
+        let outShape = [(inputShape[0] - poolSize) / self.strides + 1, (inputShape[1] - poolSize) / self.strides + 1, inputShape[2]]
         output = Tensor(shape: [capacity] + outShape)
         gradInput = Tensor(shape: [capacity] + inputShape)
         precondition(poolSize * poolSize < Int(MaxPool2D.noGradient), "a \(poolSize)x\(poolSize) window has too many positions")
         winners = Tensor(shape: output.shape)
     }
 
-    public var outputShape: [Int] { [inputShape[0] / poolSize, inputShape[1] / poolSize, inputShape[2]] }
+    public var outputShape: [Int] { [outputHeight, outputWidth, inputShape[2]] }
     public var inputGradient: Tensor? { gradInput }
     public var workingFloatsPerImage: Int { output.sampleCount + gradInput.sampleCount }
 
-    public func prepareForward(input: Tensor, workers: Int) { lastInput = input }
+    public func prepareForward(input: Tensor, workers: Int, mode: PassMode) {
+        lastInput = input
+        recording = mode == .training
+    }
 
     public func forward(images: Range<Int>, worker: Int) {
         guard let input = lastInput else { preconditionFailure("\(name): forward before prepareForward") }
-        forward(input, images: images, rectify: false, recordingMaxima: true)
+        forward(input, images: images, rectify: false, recordingMaxima: recording)
     }
 
     public func backward(_ gradOutput: Tensor, images: Range<Int>, worker: Int) {
@@ -70,30 +80,32 @@ public final class MaxPool2D: ImageLocalLayer {
         let (h, w, c) = (inputShape[0], inputShape[1], inputShape[2])
         for task in images.lowerBound * outputHeight..<images.upperBound * outputHeight {
             let b = task / outputHeight, oy = task % outputHeight
-            forward(windowRows: input.data + ((b * h + oy * poolSize) * w) * c, image: b, rows: oy..<oy + 1,
+            forward(windowRows: input.data + ((b * h + oy * strides) * w) * c, image: b, rows: oy..<oy + 1,
                     rectify: rectify, recordingMaxima: recordingMaxima)
         }
     }
 
     /// Rows of windows: the output's height.
-    public var outputHeight: Int { inputShape[0] / poolSize }
+    public var outputHeight: Int { (inputShape[0] - poolSize) / strides + 1 }
+    /// Windows in a row: the output's width.
+    public var outputWidth: Int { (inputShape[1] - poolSize) / strides + 1 }
 
-    /// Pools output rows `rows` of image `b` from `source`, the `poolSize·rows.count` input rows
-    /// those windows cover (NHWC, rows of `inputShape[1]` pixels, one after the other), wherever
+    /// Pools output rows `rows` of image `b` from `source`, the input rows those windows cover
+    /// (from the first window row's top, `strides` rows a window row) (NHWC, rows of `inputShape[1]` pixels, one after the other), wherever
     /// they are: in `input`, or in a buffer a stage has just computed them into
     /// (`Conv2D.forward(rows:ofImage:worker:)`). Otherwise as `forward(_:images:rectify:recordingMaxima:)`.
     public func forward(windowRows source: UnsafePointer<Float>, image b: Int, rows: Range<Int>,
                         rectify: Bool, recordingMaxima: Bool) {
         let (w, c) = (inputShape[1], inputShape[2])
-        let (oh, ow) = (outputHeight, inputShape[1] / poolSize)
-        let p = poolSize, dst = output.data, win = winners.data
+        let (oh, ow) = (outputHeight, outputWidth)
+        let p = poolSize, s = strides, dst = output.data, win = winners.data
         let floor = Lanes(repeating: rectify ? 0 : -.infinity)
         let zero = Lanes(repeating: 0), none = Lanes(repeating: MaxPool2D.noGradient)
         for oy in rows {
-            let windowRow = source + (oy - rows.lowerBound) * p * w * c
+            let windowRow = source + (oy - rows.lowerBound) * s * w * c
             for ox in 0..<ow {
                 let o = ((b * oh + oy) * ow + ox) * c
-                let window = windowRow + ox * p * c
+                let window = windowRow + ox * s * c
                 var ch = 0
                 while ch + 16 <= c {
                     let m: Lanes, first: Lanes
@@ -143,8 +155,13 @@ public final class MaxPool2D: ImageLocalLayer {
     /// gradient to its window's first maximum, zero elsewhere; after a rectified forward, zero also
     /// where the maximum was not positive.
     public func backward(_ gradOutput: Tensor, into destination: Destination, images: Range<Int>) {
+        guard strides == poolSize else {
+            guard case .tensor(let t) = destination else { preconditionFailure("\(name): filter blocks need windows that tile") }
+            backwardOverlapping(gradOutput, into: t, images: images)
+            return
+        }
         let (h, w, c) = (inputShape[0], inputShape[1], inputShape[2])
-        let (oh, ow) = (h / poolSize, w / poolSize)
+        let (oh, ow) = (outputHeight, outputWidth)
         let p = poolSize, g = gradOutput.data
         // Input pixel `pixel` (counted from the chunk's first image), channel `ch`, is at
         // `origin + pixel·pixelStride + (ch rounded down to W)·blockScale + ch % W`, W the
@@ -199,6 +216,28 @@ public final class MaxPool2D: ImageLocalLayer {
             }
         }
     }
+
+    /// Backward for strides other than the window: windows overlap (or leave gaps), so each
+    /// output's gradient is added to its window's first maximum over an image zeroed first.
+    private func backwardOverlapping(_ gradOutput: Tensor, into destination: Tensor, images: Range<Int>) {
+        let (h, w, c) = (inputShape[0], inputShape[1], inputShape[2])
+        let (oh, ow, p, s) = (outputHeight, outputWidth, poolSize, strides)
+        let g = gradOutput.data, win = winners.data
+        for b in images {
+            let image = destination.data + b * h * w * c
+            image.update(repeating: 0, count: h * w * c)
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    let o = ((b * oh + oy) * ow + ox) * c
+                    for ch in 0..<c where win[o + ch] != MaxPool2D.noGradient {
+                        let k = Int(win[o + ch])
+                        image[((oy * s + k / p) * w + ox * s + k % p) * c + ch] += g[o + ch]
+                    }
+                }
+            }
+        }
+    }
+
 }
 
 /// Writes zero to every channel of `pixel`, at the places `at` gives.
@@ -218,4 +257,54 @@ private func windowMax(_ window: UnsafePointer<Float>, p: Int, w: Int, c: Int) -
         for dx in 0..<p { m = vmax(m, load(window + (dy * w + dx) * c)) }
     }
     return m
+}
+
+extension MaxPool2D {
+    /// `max_pool2d: {pool_size: 2}`: Keras's `MaxPooling2D`, valid.
+    public struct Configuration: LayerConfiguration {
+        public static let typeName = "max_pool2d"
+        public static let kerasClass = "MaxPooling2D"
+        public static let help = "2-D max pooling (Keras's MaxPooling2D), valid: a trailing row or column no window fills is dropped"
+        public static var settings: [LayerSetting<Self>] {
+            [.int("pool_size", \.poolSize, 1...8, default: 2, "height and width of the window"),
+             .int("strides", \.strides, 1...8, defaultsTo: "pool_size", "pixels between neighbouring windows")]
+        }
+
+        public var poolSize = 2
+        public var strides: Int?
+
+        public init() {}
+        public init(poolSize: Int, strides: Int? = nil) { self.poolSize = poolSize; self.strides = strides }
+
+        /// Whether the windows tile the image (strides equal to the window), as a fused step needs.
+        public var tiles: Bool { (strides ?? poolSize) == poolSize }
+
+        public var naming: LayerNaming { .counted("pool") }
+        public var role: FusionRole { .maxPooling(self) }
+
+        public func outputShape(for input: [Int]) throws(LayerProblem) -> [Int] {
+            try poolingOutputShape(input, window: poolSize, strides: strides ?? poolSize, type: Self.typeName)
+        }
+
+        /// The engine layer itself, for a plan that fuses it with what comes before.
+        public func make(name: String, input: [Int], context: LayerContext) -> MaxPool2D {
+            MaxPool2D(name: name, inputShape: input, poolSize: poolSize, strides: strides, capacity: context.capacity)
+        }
+
+        public func makeLayer(name: String, input: [Int], context: LayerContext) -> BuiltLayer {
+            .imageLocal(make(name: name, input: input, context: context))
+        }
+    }
+}
+
+/// The output of a valid pooling of `input` by `window`x`window` windows `strides` apart, or what
+/// is wrong: flat input, or an image smaller than a window.
+func poolingOutputShape(_ input: [Int], window: Int, strides: Int, type: String) throws(LayerProblem) -> [Int] {
+    guard input.count == 3 else {
+        throw LayerProblem("\(type) needs images (height x width x channels); its input is \(shapeText(input)) features after flatten")
+    }
+    guard input[0] >= window, input[1] >= window else {
+        throw LayerProblem("shrinks the image to nothing: a \(window)x\(window) window on a \(input[0])x\(input[1]) input")
+    }
+    return [(input[0] - window) / strides + 1, (input[1] - window) / strides + 1, input[2]]
 }

@@ -7,13 +7,15 @@ import Foundation
 /// probabilities, so the loss is `logsumexp(z) - z[label]` and its gradient with respect to the
 /// logits is `(softmax(z) - onehot(label)) / batch`; both are done here together.
 public final class SoftmaxCrossEntropy {
-    public let name = "softmax"
+    /// The layer's name in the plan: `softmax`, or the last dense layer's when the softmax is its activation.
+    public let name: String
     public let classes: Int
     /// Class probabilities of the last forward pass, `[capacity, classes]`.
     public let probabilities: Tensor
     private let gradLogits: Tensor
 
-    public init(classes: Int, capacity: Int) {
+    public init(name: String = "softmax", classes: Int, capacity: Int) {
+        self.name = name
         self.classes = classes
         probabilities = Tensor(shape: [capacity, classes])
         gradLogits = Tensor(shape: [capacity, classes])

@@ -1,19 +1,12 @@
-/// A run of consecutive image-local layers (conv → relu → pool) executed chunk by chunk: each
-/// engine thread takes its images through every layer of the stage a few at a time, so a chunk's
-/// activations are still in that core's cache when the next layer reads them. In forward the
-/// threads claim images as they go (`StageSequence.forward`); in backward the batch is split into
-/// one contiguous range of images per thread, since each thread sums its images' parameter
-/// gradients on its own.
+/// A run of consecutive image-local layers (a convolution block, and what follows it) executed
+/// chunk by chunk: each engine thread takes its images through every layer of the stage a few at
+/// a time, so a chunk's activations are still in that core's cache when the next layer reads
+/// them. In forward the threads claim images as they go (`StageSequence.forward`); in backward
+/// the batch is split into one contiguous range of images per thread, since each thread sums its
+/// images' parameter gradients on its own.
 ///
-/// A ReLU followed by a MaxPool2D runs as one step: pool, then rectify the maxima (see
-/// `MaxPool2D`), so the ReLU's 26x26x64 output is never written or read; the ReLU's own output
-/// buffer is left as it was. When the layer before that ReLU is a direct `Conv2D`, all three are
-/// one step. In forward, the convolution computes a few output rows at a time into a buffer that
-/// stays in L1 and the pooling reads them there, so the convolution's output (conv1's is 173 KB
-/// an image) is never written out and read back. In backward, the pooling writes its gradient
-/// straight into the convolution's output-gradient buffer in the layout the convolution's
-/// kernels read (`Conv2D.outputGradientBlocks`), so conv1's 26x26x64 gradient is written once
-/// instead of written, read for the bias gradient, copied and read.
+/// What runs fused (a `ConvolutionBlock`, a `RectifiedPooling`) the plan decided; a stage runs
+/// whatever layers it is given, in order.
 ///
 /// Parameter gradients are summed per thread and then over threads in a fixed order, so a given
 /// batch size and thread count always give the same numbers.
@@ -23,29 +16,6 @@ public struct ImageLocalStage {
     public let imagesPerChunk: Int
     /// `layers[i + 1].inputGradient`: the gradient layer `i` receives in backward.
     private let innerGradients: [Tensor]
-    /// What the forward pass runs, in order.
-    private let steps: [Step]
-    /// What the backward pass runs, in order (last layers first).
-    private let backwardSteps: [Step]
-
-    private enum Step {
-        /// `layers[i]` on its own.
-        case layer(Int)
-        /// The ReLU `layers[i]` and the MaxPool2D `layers[i + 1]` together, reading `layers[i - 1]`'s output.
-        case rectifiedPool(Int, MaxPool2D)
-        /// The direct convolution `layers[i - 1]` and the rectified pooling of `layers[i]` and
-        /// `layers[i + 1]`. Forward: the convolution computes a few output rows into its own
-        /// buffer and the pooling reads them there (`Conv2D.forward(rows:ofImage:worker:)`), so
-        /// the convolution's `output` is never written, and the rows no window covers are never
-        /// computed. Backward: the pooling writes into the convolution's gradient blocks.
-        case pooledConvolution(Int, Conv2D, MaxPool2D)
-    }
-
-    /// At most this many bytes of convolution output (but at least one row of windows) are
-    /// computed before the fused step pools them: conv1's rows in fours (two rows of windows,
-    /// 26 KB), conv2's ten that its windows cover at once (28 KB), within a 32 KB L1 data cache
-    /// (Zen 3; 48 KB on Zen 4 and Zen 5).
-    public static let pooledRowBytes = 28 * 1024
 
     /// Bytes of activations, gradients and scratch a chunk may occupy: about a third of the 1 MB
     /// L2 cache of the cores we run on (Zen 4, Zen 5), leaving room for OpenBLAS's packed blocks.
@@ -62,29 +32,6 @@ public struct ImageLocalStage {
             guard let g = layer.inputGradient else { preconditionFailure("\(layer.name) computes no input gradient") }
             return g
         }
-        var steps: [Step] = [], i = 0
-        while i < layers.count {
-            if i > 0, i + 1 < layers.count, layers[i] is ReLU, let pool = layers[i + 1] as? MaxPool2D {
-                steps.append(.rectifiedPool(i, pool))
-                i += 2
-            } else {
-                steps.append(.layer(i))
-                i += 1
-            }
-        }
-        // A direct convolution followed by a rectified pooling runs as one step both ways.
-        var merged: [Step] = [], rest = steps[...]
-        while let step = rest.popFirst() {
-            if case .layer(let c) = step, let conv = layers[c] as? Conv2D, conv.method == .direct,
-               case .rectifiedPool(c + 1, let pool)? = rest.first {
-                merged.append(.pooledConvolution(c + 1, conv, pool))
-                rest.removeFirst()
-            } else {
-                merged.append(step)
-            }
-        }
-        self.steps = merged
-        backwardSteps = merged.reversed()
     }
 
     /// The gradient layer `i` receives in backward.
@@ -105,8 +52,8 @@ public struct ImageLocalStage {
     /// Runs the first `batch` images of `input` through every layer in one parallel region, up to
     /// `workers` threads claiming a few images at a time (`StageSequence.forward`); returns the
     /// last layer's output.
-    public func forward(_ input: Tensor, batch: Int, workers: Int? = nil) -> Tensor {
-        StageSequence(stages: [self]).forward(input, batch: batch, workers: workers)
+    public func forward(_ input: Tensor, batch: Int, workers: Int? = nil, mode: PassMode = .training) -> Tensor {
+        StageSequence(stages: [self]).forward(input, batch: batch, workers: workers, mode: mode)
     }
 
     /// Back-propagates `gradOutput` through every layer, in reverse, chunk by chunk, in one
@@ -123,44 +70,21 @@ public struct ImageLocalStage {
     // The passes in parts, for `StageSequence`, which runs several stages in one parallel region:
     // prepare on the calling thread, each worker's share, then finish on the calling thread.
 
-    /// Points every layer at its input for a forward pass of `workers` workers; returns the
-    /// tensor the stage's output will be in.
-    func prepareForward(_ input: Tensor, workers: Int) -> Tensor {
+    /// Points every layer at its input for a forward pass of `workers` workers in `mode`; returns
+    /// the tensor the stage's output will be in.
+    func prepareForward(_ input: Tensor, workers: Int, mode: PassMode) -> Tensor {
         var x = input
         for layer in layers {
-            layer.prepareForward(input: x, workers: workers)
+            layer.prepareForward(input: x, workers: workers, mode: mode)
             x = layer.output
         }
         return x
     }
 
-    /// `images` through every layer, chunk by chunk, with worker `w`'s scratch; `forBackward`
-    /// as in `StageSequence.forward`.
-    func forward(images: Range<Int>, worker w: Int, forBackward: Bool) {
+    /// `images` through every layer, chunk by chunk, with worker `w`'s scratch.
+    func forward(images: Range<Int>, worker w: Int) {
         forEachChunk(of: images) { images in
-            for step in steps {
-                switch step {
-                case .layer(let i): layers[i].forward(images: images, worker: w)
-                case .rectifiedPool(let i, let pool):
-                    pool.forward(layers[i - 1].output, images: images, rectify: true, recordingMaxima: forBackward)
-                case .pooledConvolution(_, let conv, let pool):
-                    forward(conv, pooledBy: pool, images: images, worker: w, forBackward: forBackward)
-                }
-            }
-        }
-    }
-
-    /// The fused step's forward: for each image, `pooledRowBytes` worth of the convolution's
-    /// rows (at least one row of windows) into its buffer, then pooled and rectified from there.
-    private func forward(_ conv: Conv2D, pooledBy pool: MaxPool2D, images: Range<Int>, worker w: Int, forBackward: Bool) {
-        let p = pool.poolSize, windowRowBytes = p * conv.geometry.outWidth * conv.filters * MemoryLayout<Float>.stride
-        let group = max(1, ImageLocalStage.pooledRowBytes / windowRowBytes)
-        for b in images {
-            for first in stride(from: 0, to: pool.outputHeight, by: group) {
-                let rows = first..<min(first + group, pool.outputHeight)
-                let computed = conv.forward(rows: rows.lowerBound * p..<rows.upperBound * p, ofImage: b, worker: w)
-                pool.forward(windowRows: computed, image: b, rows: rows, rectify: true, recordingMaxima: forBackward)
-            }
+            for layer in layers { layer.forward(images: images, worker: w) }
         }
     }
 
@@ -173,17 +97,8 @@ public struct ImageLocalStage {
     func backward(_ gradOutput: Tensor, worker w: Int, of workers: Int, batch: Int) {
         // Worker `w` owns images `batch·w/workers ..< batch·(w+1)/workers`.
         forEachChunk(of: batch * w / workers..<batch * (w + 1) / workers) { images in
-            for step in backwardSteps {
-                switch step {
-                case .layer(let i):
-                    layers[i].backward(outputGradient(i, last: gradOutput), images: images, worker: w)
-                case .rectifiedPool(let i, let pool):
-                    pool.backward(outputGradient(i + 1, last: gradOutput), into: .tensor(innerGradients[i - 1]), images: images)
-                case .pooledConvolution(let i, let conv, let pool):
-                    pool.backward(outputGradient(i + 1, last: gradOutput), into: .filterBlocks(conv.outputGradientBlocks(worker: w)!),
-                                  images: images)
-                    conv.backwardFromBlocks(images: images, worker: w)
-                }
+            for i in layers.indices.reversed() {
+                layers[i].backward(outputGradient(i, last: gradOutput), images: images, worker: w)
             }
         }
     }

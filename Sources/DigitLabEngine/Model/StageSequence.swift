@@ -24,16 +24,16 @@ public struct StageSequence {
     /// Runs the first `batch` images of `input` through every stage; returns the last one's output.
     /// The threads claim `imagesPerClaim` images at a time (`parallelClaim`) and take them
     /// through every stage, so a thread on a slower core takes fewer; `workers` caps the threads.
-    /// An image's output is the same whichever thread computes it. `forBackward: false` skips
+    /// An image's output is the same whichever thread computes it. An `.inference` pass skips
     /// what only a backward pass needs (the poolings' record of their maxima).
-    public func forward(_ input: Tensor, batch: Int, workers: Int? = nil, forBackward: Bool = true) -> Tensor {
+    public func forward(_ input: Tensor, batch: Int, workers: Int? = nil, mode: PassMode = .training) -> Tensor {
         let workers = workers ?? ImageLocalStage.defaultWorkers(batch: batch)
         var x = input
-        for stage in stages { x = stage.prepareForward(x, workers: workers) }
+        for stage in stages { x = stage.prepareForward(x, workers: workers, mode: mode) }
         let claim = StageSequence.imagesPerClaim
         parallelClaim((batch + claim - 1) / claim, threads: workers) { u, w in
             let images = u * claim ..< min(batch, (u + 1) * claim)
-            for stage in stages { stage.forward(images: images, worker: w, forBackward: forBackward) }
+            for stage in stages { stage.forward(images: images, worker: w) }
         }
         return x
     }

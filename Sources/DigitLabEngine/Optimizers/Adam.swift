@@ -6,7 +6,7 @@ import Foundation
 ///     alpha = lr · sqrt(1 - beta2^t) / (1 - beta1^t)
 ///     m += (g - m)(1 - beta1);  v += (g² - v)(1 - beta2)
 ///     w -= alpha · m / (sqrt(v) + epsilon)
-public final class Adam {
+public final class Adam: Optimizer {
     public struct Settings: Sendable, Equatable, Codable {
         public var learningRate: Float = 1e-3
         public var beta1: Float = 0.9
@@ -69,6 +69,9 @@ public final class Adam {
             }
         }
     }
+
+    /// The moments as checkpoints store them: `adam_m/PATH`, `adam_v/PATH`.
+    public var slots: [(name: String, tensors: [Tensor])] { [("adam_m", moments.map(\.m)), ("adam_v", moments.map(\.v))] }
 
     /// Restores the step count after loading saved moments (for resuming a run).
     public func restore(step: Int) { self.step = step }
