@@ -235,7 +235,7 @@ public struct LayerPlan: Sendable, Equatable {
         case let .convolutionBlock(c, _, _, fused):
             let l = layers[c]
             if fused {
-                return "fused: direct convolution, ReLU and max pooling in one step (rows pooled from L1)"
+                return "fused: direct conv, ReLU and max pooling in one step"
                     + (l.configuration.kernel(for: l.inputShape, computesInputGradient: l.computesInputGradient)?.contains("padded") == true ? ", zero-padded copy" : "")
             }
             return (l.configuration.kernel(for: l.inputShape, computesInputGradient: l.computesInputGradient) ?? "") + "; ReLU folded into the pooling"
