@@ -200,9 +200,9 @@ public struct ExperimentSpec: Sendable {
                 return SpecError(file: o.file, line: o.line, key: "model.layers[\(index)]",
                                  problem: "\(layers[index].configuration.typeName): " + message)
             }
-            let dense = architecture.layers[index].typeName == Dense.Configuration.typeName
-                || architecture.layers[index].typeName == Activation.Configuration.typeName && index > architecture.layers.count - 3
-            return reader.error(dense ? "model.dense_units" : "model.conv_filters", message)
+            // The shorthand's list: its convolution blocks, then flatten and the dense layers.
+            let flatten = architecture.layers.firstIndex { $0.typeName == Flatten.Configuration.typeName } ?? 0
+            return reader.error(index > flatten ? "model.dense_units" : "model.conv_filters", message)
         }
         let plan: LayerPlan
         do {
