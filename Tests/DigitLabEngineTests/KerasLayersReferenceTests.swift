@@ -1,5 +1,6 @@
 import DigitLab
 import DigitLabEngine
+import DigitLabTestSupport
 import Foundation
 import Testing
 
@@ -8,14 +9,12 @@ import Testing
 /// `Σ output ⊙ R` (`Tests/Reference/keras_layers.safetensors`, written by
 /// `scripts/reference/keras_layers_reference.py`). Tolerances as for the paper's layers: 1e-5
 /// relative for outputs, 1e-4 for gradients.
-@Suite("Keras reference: layers and optimizers beyond the paper", .serialized)
+@Suite("Keras reference: layers and optimizers beyond the paper", .serialized, .engineThreads)
 struct KerasLayersReferenceTests {
-    static let file = ReferenceFiles.packageRoot.appendingPathComponent("Tests/Reference/keras_layers.safetensors").path
-
+    
     let ref: [String: NamedTensor]
     init() throws {
-        EngineThreads.count = 2
-        ref = try Safetensors.read(path: Self.file).tensors
+        ref = try ReferenceFiles.load("keras_layers").tensors
     }
 
     func floats(_ name: String) throws -> [Float] { try #require(ref[name], "the reference has no \(name)").floats }

@@ -1,13 +1,12 @@
 import DigitLabEngine
+import DigitLabTestSupport
 import Testing
 
 /// Training and inference passes: dropout drops only in training, batch normalization uses the
 /// batch's statistics in training and its moving ones in inference, and the optimizer never
 /// touches the moving statistics.
-@Suite("Training and inference modes")
+@Suite("Training and inference modes", .engineThreads)
 struct ModelModesTests {
-    init() { EngineThreads.count = 2 }
-
     static func model(_ layers: [any LayerConfiguration], capacity: Int = 8) throws -> Model {
         let model = Model(plan: try LayerPlan(Architecture(inputShape: [10, 10, 1], layers: layers)), capacity: capacity)
         model.initialize(seed: 4)

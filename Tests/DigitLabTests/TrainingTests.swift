@@ -67,7 +67,6 @@ struct TrainingTests {
                                         + " {activation: {activation: relu}}, {max_pool2d: {}}, {flatten: {}}, {dropout: {rate: 0.3}},"
                                         + " {dense: {units: 10, activation: softmax}}]", "optimizer.name=sgd",
                                     "optimizer.learning_rate=0.05", "optimizer.momentum=0.9")
-        EngineThreads.count = 2
         let a = Trainer(config: config, train: data.train)
         _ = try a.trainEpoch(); _ = try a.trainEpoch()
         let b = Trainer(config: config, train: data.train)
