@@ -31,9 +31,10 @@ FMA := $(if $(CPU),$(shell grep -qw fma /proc/cpuinfo 2>/dev/null && echo -Xswif
 WIDE := $(if $(filter skylake-avx512 sapphirerapids icelake-server cascadelake cooperlake znver4 znver5 native,$(CPU)),$(if $(AVX512),-Xswiftc -DDIGITLAB_AVX512))
 SWIFTFLAGS := -c release $(if $(CPU),-Xswiftc -target-cpu -Xswiftc $(CPU)) $(FMA) $(WIDE)
 
-# Debian packages the build needs: OpenBLAS (CBLAS), LAPACKE, zlib, libpng, libjpeg, pkg-config;
+# Debian packages the build needs: OpenBLAS (CBLAS), LAPACKE, zlib, libpng, libjpeg, OpenSSL's
+# libcrypto (MD5), pkg-config;
 # and Fashion-MNIST (in /usr/share/datasets/fashion-mnist) for the study beyond the paper.
-PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev pkg-config dataset-fashion-mnist
+PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libssl-dev pkg-config dataset-fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Public mirrors of the four MNIST files; the checksums of their uncompressed contents are checked.
