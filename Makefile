@@ -8,6 +8,9 @@
 
 SHELL := /bin/bash
 DIGITLAB_DATA ?= data/mnist
+# Absolute before anything uses it: the tool and the tests run in other directories than this one
+# (`make test DIGITLAB_DATA=../shared/data/mnist` works as written).
+override DIGITLAB_DATA := $(abspath $(DIGITLAB_DATA))
 export DIGITLAB_DATA
 SEEDS ?=
 CASE ?= 1
@@ -100,7 +103,7 @@ data:
 # Makes sure MNIST is where DIGITLAB_DATA says; downloads it only to the default location.
 data-check:
 	@if [ ! -f "$(DIGITLAB_DATA)/train-images-idx3-ubyte.gz" ] && [ ! -f "$(DIGITLAB_DATA)/train-images-idx3-ubyte" ]; then \
-	  if [ "$(DIGITLAB_DATA)" = "data/mnist" ]; then $(MAKE) --no-print-directory data; \
+	  if [ "$(DIGITLAB_DATA)" = "$(CURDIR)/data/mnist" ]; then $(MAKE) --no-print-directory data; \
 	  else echo "error: no MNIST files in DIGITLAB_DATA=$(DIGITLAB_DATA)" >&2; exit 1; fi; \
 	fi
 

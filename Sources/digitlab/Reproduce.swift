@@ -49,6 +49,8 @@ struct Reproduce: ParsableCommand {
                 runner.observer = printer
                 do {
                     try runner.run(plan, resume: true)
+                } catch let held as RunLockHeld {
+                    say("[\(i + 1)/\(pending.count)] \(plan.spec.name) seed \(plan.seed): skipped, \(held.holder) is training it (\(held.directory))")
                 } catch let error as TrainingError {
                     if case .interrupted = error {
                         Interruption.exitResumable(error, resume: "digitlab reproduce (or make reproduce); finished runs are kept and skipped")

@@ -147,6 +147,8 @@ struct Run: ParsableCommand {
                 runner.observer = printer
                 do {
                     try withExtendedLifetime(printer) { _ = try runner.run(run.plan, resume: true) }
+                } catch let held as RunLockHeld {
+                    say("\(prefix)run \(run.id): skipped, \(held.holder) is training it (\(held.directory))")
                 } catch let error as TrainingError {
                     if case .interrupted = error {
                         let again = CommandLine.arguments.dropFirst().filter { $0 != "--resume" }.joined(separator: " ")

@@ -104,11 +104,14 @@ public final class Runner {
 
     /// Runs one plan. With `resume`, continues from its checkpoint when one exists for the same
     /// resolved spec. A run that diverges is recorded with status `diverged` and reported by the
-    /// thrown error.
+    /// thrown error. The run directory is locked while it trains (`RunLock`): a run another
+    /// process is training throws `RunLockHeld` and touches nothing.
     @discardableResult
     public func run(_ plan: RunPlan, resume: Bool) throws -> RunSummary {
         let spec = plan.spec
         let data = try dataset(for: spec)
+        let lock = try RunLock(directory: plan.directory)
+        defer { lock.release() }
         let trainer = Trainer(config: spec.trainingConfig(seed: plan.seed), train: data.train)
         AtomicFile.removeLeftovers(in: plan.directory)
         if resume, FileManager.default.fileExists(atPath: plan.checkpointPath) {
