@@ -13,19 +13,16 @@ struct RunLockTests {
         init(directory: String) throws {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            // One process, no child: the shell locks the file on its own descriptor 9 and becomes
-            // `sleep`, keeping its pid and the lock (a child would outlive a kill -9 of its parent).
-            process.arguments = ["-c", "echo $$ > \"$1/run.lock\"; exec 9<\"$1/run.lock\"; flock -x 9; exec sleep 120",
+            // One process, no child: the shell locks the file on its own descriptor 9, then writes
+            // its pid there and becomes `sleep`, keeping pid and lock (a child would outlive a
+            // kill -9 of its parent).
+            process.arguments = ["-c", "exec 9>>\"$1/run.lock\"; flock -x 9; echo $$ > \"$1/run.lock\"; exec sleep 120",
                                  "holder", directory]
             try process.run()
-            // Wait until the lock is taken: until taking it here is refused.
+            // The pid appears once the lock is held. (Polling by taking the lock here would race
+            // with the holder and could leave this process's pid in the file.)
             for _ in 0..<200 {
-                do {
-                    let lock = try RunLock(directory: directory)
-                    lock.release()
-                } catch is RunLockHeld {
-                    return
-                }
+                if (try? String(contentsOfFile: directory + "/run.lock", encoding: .utf8)) == "\(process.processIdentifier)\n" { return }
                 usleep(50_000)
             }
             Issue.record("the holder did not take \(directory)/run.lock within 10 s")
