@@ -8,6 +8,9 @@
 
 SHELL := /bin/bash
 DIGITLAB_DATA ?= data/mnist
+# Absolute before anything uses it: the tool and the tests run in other directories than this one
+# (`make test DIGITLAB_DATA=../shared/data/mnist` works as written).
+override DIGITLAB_DATA := $(abspath $(DIGITLAB_DATA))
 export DIGITLAB_DATA
 SEEDS ?=
 CASE ?= 1
@@ -31,9 +34,10 @@ FMA := $(if $(CPU),$(shell grep -qw fma /proc/cpuinfo 2>/dev/null && echo -Xswif
 WIDE := $(if $(filter skylake-avx512 sapphirerapids icelake-server cascadelake cooperlake znver4 znver5 native,$(CPU)),$(if $(AVX512),-Xswiftc -DDIGITLAB_AVX512))
 SWIFTFLAGS := -c release $(if $(CPU),-Xswiftc -target-cpu -Xswiftc $(CPU)) $(FMA) $(WIDE)
 
-# Debian packages the build needs: OpenBLAS (CBLAS), LAPACKE, zlib, libpng, libjpeg, pkg-config;
+# Debian packages the build needs: OpenBLAS (CBLAS), LAPACKE, zlib, libpng, libjpeg, OpenSSL's
+# libcrypto (MD5), pkg-config;
 # and Fashion-MNIST (in /usr/share/datasets/fashion-mnist) for the study beyond the paper.
-PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev pkg-config dataset-fashion-mnist
+PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libssl-dev pkg-config dataset-fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Public mirrors of the four MNIST files; the checksums of their uncompressed contents are checked.
@@ -99,7 +103,7 @@ data:
 # Makes sure MNIST is where DIGITLAB_DATA says; downloads it only to the default location.
 data-check:
 	@if [ ! -f "$(DIGITLAB_DATA)/train-images-idx3-ubyte.gz" ] && [ ! -f "$(DIGITLAB_DATA)/train-images-idx3-ubyte" ]; then \
-	  if [ "$(DIGITLAB_DATA)" = "data/mnist" ]; then $(MAKE) --no-print-directory data; \
+	  if [ "$(DIGITLAB_DATA)" = "$(CURDIR)/data/mnist" ]; then $(MAKE) --no-print-directory data; \
 	  else echo "error: no MNIST files in DIGITLAB_DATA=$(DIGITLAB_DATA)" >&2; exit 1; fi; \
 	fi
 

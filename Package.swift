@@ -20,6 +20,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // libjpeg's error_exit must not return; Swift cannot longjmp, so this small C target runs
         // decompression and compression under setjmp and returns errors as codes and messages.
         .target(name: "CJPEGSafe", dependencies: ["CJPEG"], path: "Sources/CJPEGSafe",
@@ -32,7 +33,7 @@ let package = Package(
 
         // Data, preprocessing, the training loop, experiments and reports.
         .target(name: "DigitLab", dependencies: [
-            "DigitLabEngine", "CZlib", "CLAPACKE", "CPNG", "CJPEG", "CJPEGSafe",
+            "DigitLabEngine", "CZlib", "CLAPACKE", "CPNG", "CJPEG", "CJPEGSafe", "CCrypto",
             .product(name: "Yams", package: "Yams"),
         ]),
 
@@ -46,7 +47,7 @@ let package = Package(
         // comparing tensors, and the trait that pins the engine's thread count for tests that compute.
         .target(name: "DigitLabTestSupport", dependencies: ["DigitLabEngine", "DigitLab"], path: "Tests/DigitLabTestSupport"),
         .testTarget(name: "DigitLabEngineTests", dependencies: ["DigitLabEngine", "DigitLab", "DigitLabTestSupport"]),
-        .testTarget(name: "DigitLabTests", dependencies: ["DigitLab", "DigitLabTestSupport"]),
+        .testTarget(name: "DigitLabTests", dependencies: ["DigitLab", "digitlab", "DigitLabTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -28,7 +28,7 @@ struct BLASInfo: ParsableCommand {
         print("OpenBLAS configuration: \(BLASRuntime.config)")
         print("CPU cores: \(ProcessInfo.processInfo.activeProcessorCount)")
         // What a run does with its threads: the engine's own, each OpenBLAS call on one of them.
-        EngineThreads.count = Runner.defaultThreads
+        useEngineThreads()
         print("Threads: a run uses \(EngineThreads.count) engine thread\(EngineThreads.count == 1 ? "" : "s") (--threads; in a Slurm job, "
               + "the CPUs it was given), each OpenBLAS call \(BLASRuntime.threads) thread\(BLASRuntime.threads == 1 ? "" : "s")")
         let kernels = DirectConvolution.usesAVX512 ? "AVX-512 kernels, \(tileColumns) columns a tile"

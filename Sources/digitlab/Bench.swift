@@ -58,16 +58,16 @@ struct Bench: ParsableCommand {
     /// cores from whatever is measured next, so the engine's split (a third of a second) goes
     /// between them and the next measurement.
     func ceiling() -> (split: GEMMRate, openBLASThreads: GEMMRate) {
-        EngineThreads.count = 1
+        useEngineThreads(1)
         BLASRuntime.setThreads(ProcessInfo.processInfo.activeProcessorCount)
         let threads = GEMMRate.measure("large sgemm, OpenBLAS threads", m: 2048, n: 2048, k: 2048, repeats: 5)
-        EngineThreads.count = ProcessInfo.processInfo.activeProcessorCount
+        useEngineThreads()
         let split = GEMMRate.measure("large sgemm", m: 2048, n: 2048, k: 2048, repeats: 5)
         return (split, threads)
     }
 
     func measure() throws {
-        EngineThreads.count = ProcessInfo.processInfo.activeProcessorCount
+        useEngineThreads()
         if inferenceOnly {
             say("inference: \(fixed(try inferenceRate(), 0)) images/s")
             return

@@ -60,5 +60,6 @@ func fail(_ error: Error) -> Never {
     default: message = "\(error)"
     }
     FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
-    Foundation.exit(1)
+    // A run another process is training: EX_TEMPFAIL (sysexits.h), try again later.
+    Foundation.exit(error is RunLockHeld ? 75 : 1)
 }

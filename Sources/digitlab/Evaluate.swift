@@ -29,7 +29,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         do {
-            EngineThreads.count = ProcessInfo.processInfo.activeProcessorCount
+            useEngineThreads()
             let reader = try DigitReader(modelPath: model, capacity: Model.inferenceCapacity)
             let name = reader.metadata["dataset"] ?? "mnist"
             guard let files = DatasetFiles.named(name) else {

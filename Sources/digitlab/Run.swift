@@ -56,8 +56,7 @@ struct Run: ParsableCommand {
     @Option(help: "With --task or --shard: run every spec for seeds 0..<N instead of its training.seeds.")
     var seeds: Int?
 
-    @Option(help: "Engine threads (default: the CPUs this process may use; in a Slurm job, those Slurm allocated).")
-    var threads: Int?
+    @OptionGroup var engine: ThreadOptions
 
     @Option(help: .hidden)
     var expectPlan: String?
@@ -66,7 +65,6 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         if specs.isEmpty { throw ValidationError("Missing expected argument '<spec>'.") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
         if task != nil || shard != nil {
             if task != nil && shard != nil { throw ValidationError("--task and --shard do not go together.") }
             if epochs != nil || limit != nil || seed != nil || !overrides.isEmpty {
@@ -95,8 +93,8 @@ struct Run: ParsableCommand {
                 .joined(separator: ",").replacingOccurrences(of: "/", with: "_")
             let plan = RunPlan(spec: spec, seed: seed ?? spec.seed, resultsDirectory: data.results, variant: variant)
             let printer = ProgressPrinter()
+            engine.apply()
             let runner = Runner(dataDirectory: data.directory, observer: printer)
-            if let threads { EngineThreads.count = threads }
             Interruption.install()
             do {
                 try runner.run(plan, resume: resume)
@@ -137,8 +135,8 @@ struct Run: ParsableCommand {
             } else if task == nil {
                 say("\(what): \(mine.count) of \(plan.runs.count) planned runs, \(mine.count - pending.count) already finished, \(pending.count) to train")
             }
+            engine.apply()
             let runner = Runner(dataDirectory: data.directory, observer: nil)
-            if let threads { EngineThreads.count = threads }
             Interruption.install()
             var failures: [String] = []
             for (k, run) in pending.enumerated() {
@@ -149,6 +147,8 @@ struct Run: ParsableCommand {
                 runner.observer = printer
                 do {
                     try withExtendedLifetime(printer) { _ = try runner.run(run.plan, resume: true) }
+                } catch let held as RunLockHeld {
+                    say("\(prefix)run \(run.id): skipped, \(held.holder) is training it (\(held.directory))")
                 } catch let error as TrainingError {
                     if case .interrupted = error {
                         let again = CommandLine.arguments.dropFirst().filter { $0 != "--resume" }.joined(separator: " ")

@@ -94,6 +94,21 @@ struct CLITests {
         #expect(build.contains("-DDIGITLAB_FMA") == (flags.contains("fma") && build.contains("-target-cpu")), "\(build)")
     }
 
+    /// The README's example of a relative data directory: the Makefile makes it absolute before
+    /// anything uses it, given on the command line or in the environment (issue 22).
+    @Test("make takes a relative DIGITLAB_DATA as relative to the top directory and makes it absolute")
+    func makeDataAbsolute() throws {
+        let parent = URL(fileURLWithPath: TestPaths.root).deletingLastPathComponent().path
+        let make = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL"
+        let argument = try runTool(["-c", "\(make) -u DIGITLAB_DATA make --no-print-directory help DIGITLAB_DATA=../elsewhere/mnist"],
+                                   executable: "/bin/bash")
+        #expect(argument.status == 0 && argument.stdout.contains("(now: \(parent)/elsewhere/mnist)"), "\(argument.stdout)\(argument.stderr)")
+        let environment = try runTool(["-c", "\(make) DIGITLAB_DATA=data/../other make --no-print-directory help"], executable: "/bin/bash")
+        #expect(environment.stdout.contains("(now: \(TestPaths.root)/other)"), "\(environment.stdout)\(environment.stderr)")
+        let unset = try runTool(["-c", "\(make) -u DIGITLAB_DATA make --no-print-directory help"], executable: "/bin/bash")
+        #expect(unset.stdout.contains("(now: \(TestPaths.root)/data/mnist)"), "\(unset.stdout)\(unset.stderr)")
+    }
+
     /// A Slurm job given one CPU on a machine with more must use one: OpenBLAS too, which on its
     /// own starts a thread per CPU it sees.
     @Test("a run given one CPU uses one thread, OpenBLAS's included")

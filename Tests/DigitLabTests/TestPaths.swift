@@ -9,10 +9,13 @@ enum TestPaths {
         .deletingLastPathComponent().path
 
     /// The MNIST directory: $DIGITLAB_DATA, else data/mnist (where `make data` puts it), as the tool
-    /// itself looks. Nothing outside the checkout is looked for.
+    /// itself looks. Nothing outside the checkout is looked for. A relative $DIGITLAB_DATA is taken
+    /// from the directory the tests were started in and made absolute, since tests hand it to
+    /// tools running elsewhere and link to it from other folders.
     static var mnist: String {
-        if let env = ProcessInfo.processInfo.environment["DIGITLAB_DATA"], !env.isEmpty { return env }
-        return root + "/data/mnist"
+        guard let env = ProcessInfo.processInfo.environment["DIGITLAB_DATA"], !env.isEmpty else { return root + "/data/mnist" }
+        return URL(fileURLWithPath: env, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true))
+            .standardizedFileURL.path
     }
 
     /// The `digitlab` executable built beside the test bundle.

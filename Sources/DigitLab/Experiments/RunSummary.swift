@@ -52,10 +52,3 @@ public struct RunSummary: Sendable, Equatable {
     /// The one-row `summary.csv` of a run.
     public var csv: String { CSVTable(header: RunSummary.csvColumns, rows: [csvRow]).text }
 }
-
-/// The median of some numbers, or nil when there are none.
-public func median(_ xs: [Double]) -> Double? {
-    guard !xs.isEmpty else { return nil }
-    let s = xs.sorted()
-    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-}

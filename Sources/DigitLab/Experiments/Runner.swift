@@ -67,7 +67,8 @@ public struct RunPlan: Sendable {
 
 /// Trains the runs of specs and writes their results: the resolved spec, `history.csv` after every
 /// epoch, a checkpoint to resume from, and at the end the final weights and a one-row `summary.csv`.
-/// Every file is written atomically.
+/// Every file is written atomically. It trains on `EngineThreads.count` threads, which its caller
+/// sets (the tool: `--threads`, else `Runner.defaultThreads`).
 public final class Runner {
     public let dataDirectory: String?
     public weak var observer: RunObserver?
@@ -76,7 +77,6 @@ public final class Runner {
     public init(dataDirectory: String?, observer: RunObserver?) {
         self.dataDirectory = dataDirectory
         self.observer = observer
-        EngineThreads.count = Runner.defaultThreads
     }
 
     /// The threads a run uses unless told otherwise: the CPUs this process may run on, capped in a
@@ -104,11 +104,14 @@ public final class Runner {
 
     /// Runs one plan. With `resume`, continues from its checkpoint when one exists for the same
     /// resolved spec. A run that diverges is recorded with status `diverged` and reported by the
-    /// thrown error.
+    /// thrown error. The run directory is locked while it trains (`RunLock`): a run another
+    /// process is training throws `RunLockHeld` and touches nothing.
     @discardableResult
     public func run(_ plan: RunPlan, resume: Bool) throws -> RunSummary {
         let spec = plan.spec
         let data = try dataset(for: spec)
+        let lock = try RunLock(directory: plan.directory)
+        defer { lock.release() }
         let trainer = Trainer(config: spec.trainingConfig(seed: plan.seed), train: data.train)
         AtomicFile.removeLeftovers(in: plan.directory)
         if resume, FileManager.default.fileExists(atPath: plan.checkpointPath) {

@@ -118,8 +118,3 @@ public struct History: Sendable, Equatable, Codable {
         self.init(epochs: records)
     }
 }
-
-/// `x` with `digits` decimals, the way reports print every figure.
-public func fixed(_ x: Double, _ digits: Int) -> String {
-    x.isFinite ? String(format: "%.\(digits)f", x) : (x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf"))
-}

@@ -38,7 +38,7 @@ public enum DirectConvolution {
         switch environment["DIGITLAB_CONVOLUTION"] {
         case "direct": true
         case "im2col": false
-        default: kernelsUseAVX512 || !KernelChoice.avx512Cores.contains(coreName)
+        default: kernelsUseAVX512 || !BLASRuntime.avx512Cores.contains(coreName)
         }
     }
 

@@ -79,6 +79,9 @@ public enum BLASRuntime {
     /// Sets OpenBLAS's thread count.
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 
+    /// OpenBLAS kernel families that use AVX-512.
+    public static let avx512Cores: Set<String> = ["SkylakeX", "Cooperlake", "SapphireRapids"]
+
     /// OpenBLAS's build configuration string.
     public static var config: String {
         guard let c = openblas_get_config() else { return "unknown" }

@@ -1,4 +1,4 @@
-import DigitLabEngine
+@testable import digitlab
 import Testing
 
 @Suite("OpenBLAS kernel choice")

@@ -1,0 +1,22 @@
+import ArgumentParser
+import DigitLab
+import DigitLabEngine
+
+/// `--threads`, for the commands that train.
+struct ThreadOptions: ParsableArguments {
+    @Option(help: "Engine threads (default: the CPUs this process may use; in a Slurm job, those Slurm allocated).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1.") }
+    }
+
+    /// Sets the engine's thread count to --threads, else the default.
+    func apply() { useEngineThreads(threads) }
+}
+
+/// Sets the engine's thread count: `count`, else `Runner.defaultThreads`. The one place the tool
+/// sets it: the numbers depend on it, and a checkpoint records it.
+func useEngineThreads(_ count: Int? = nil) {
+    EngineThreads.count = count ?? Runner.defaultThreads
+}
