@@ -10,7 +10,7 @@ import Testing
 /// about 95% of repetitions, a large one "better" every time.
 @Suite("Statistics")
 struct StatisticsTests {
-    static let reference: [String: Any] = {
+    nonisolated(unsafe) static let reference: [String: Any] = {
         let path = ReferenceFiles.directory + "/statistics.json"
         guard let data = FileManager.default.contents(atPath: path),
               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
@@ -56,7 +56,11 @@ struct StatisticsTests {
         #expect(c.pValue == ref["sign_flip_exact_p"] as! Double, "sign flip \(c.pValue)")
     }
 
-    @Test("our seeded bootstrap lands within Monte Carlo error of SciPy's (200,000 resamples each)", arguments: pairNames)
+    /// Not ten_skewed: its BCa upper level (0.999) falls between the modes its outlier makes in
+    /// the resampled means, where any two generators' quantiles differ; the test on SciPy's own
+    /// resamples below checks BCa on it exactly.
+    @Test("our seeded bootstrap lands within Monte Carlo error of SciPy's (200,000 resamples each)",
+          arguments: ["ten_small_shift", "five_null", "three"])
     func bootstrapAgainstSciPy(name: String) throws {
         let ref = try Self.pair(name)
         let d = zip(try Self.numbers(ref["a"]), try Self.numbers(ref["b"])).map { $0 - $1 }

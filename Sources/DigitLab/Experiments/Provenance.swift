@@ -22,6 +22,12 @@ public struct Provenance: Sendable, Equatable {
     public var threads: Int
     public var cpu: String
 
+    public init(commit: String, threads: Int, cpu: String) {
+        self.commit = commit
+        self.threads = threads
+        self.cpu = cpu
+    }
+
     /// This process: its build's commit, the engine's current thread count, this machine's CPU.
     public static var current: Provenance {
         Provenance(commit: BuildInfo.commit, threads: EngineThreads.count, cpu: cpuDescription())

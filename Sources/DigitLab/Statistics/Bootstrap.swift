@@ -51,10 +51,14 @@ public enum Bootstrap {
     }
 
     /// BCa's adjusted quantile levels for the lower and upper ends, as SciPy computes them:
-    /// z0 = Φ⁻¹(share of resampled means below the mean), a = the jackknife means' skewness / 6.
+    /// z0 = Φ⁻¹(share of resampled means below the mean, ties half), a = the jackknife means' skewness / 6.
     public static func bcaLevels(_ xs: [Double], resampledMeans means: [Double], alpha: Double) -> (Double, Double) {
         let m = Sample.mean(xs)
-        let below = Double(means.filter { $0 < m }.count) / Double(means.count)
+        // Resampled means equal to the mean (frequent with few values) count half, as in SciPy;
+        // equal up to rounding, since the same values summed in another order differ in the last bits.
+        let tolerance = 1e-9 * max(1, xs.reduce(0) { max($0, abs($1)) })
+        let ties = means.filter { abs($0 - m) <= tolerance }.count
+        let below = (Double(means.filter { $0 < m - tolerance }.count) + 0.5 * Double(ties)) / Double(means.count)
         let z0 = Distributions.normalQuantile(below)
         let a = acceleration(xs)
         func level(_ z: Double) -> Double {

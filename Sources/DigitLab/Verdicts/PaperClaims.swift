@@ -32,6 +32,11 @@ public struct PaperClaims: Sendable {
     public var margin: Double
     public var claims: [Claim]
 
+    public init(margin: Double, claims: [Claim]) {
+        self.margin = margin
+        self.claims = claims
+    }
+
     /// Reads and checks a claims file: every key known, every comparison naming two cases and an
     /// expectation. Errors name the file, line and key.
     public static func load(path: String) throws -> PaperClaims {
