@@ -91,7 +91,7 @@ public struct PaperClaims: Sendable {
     }
 
     /// What the seeds say about one expectation.
-    public enum Status: String, Sendable {
+    public enum Status: String, Sendable, CaseIterable {
         case supported, contradicted, undecided
     }
 

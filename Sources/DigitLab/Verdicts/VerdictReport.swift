@@ -280,22 +280,30 @@ public struct VerdictReport: Sendable {
 
     /// The README's verdict block: the claims in one table and the forest plot.
     public var readmeBlock: String {
-        var md = "Paired by seed over \(seedCounts) seeds per case ([results/verdicts.md](results/verdicts.md), method in "
-            + "[docs/verdicts.md](docs/verdicts.md)):\n\n"
-        md += "| The paper's claim | Over our seeds |\n| --- | --- |\n"
+        var md = "Over \(seedCounts) seeds per case, paired by seed ([results/verdicts.md](results/verdicts.md); "
+            + "method: [docs/verdicts.md](docs/verdicts.md)):\n\n"
+        md += "| The paper's claim | Over our seeds (A − B, 95% interval) |\n| --- | --- |\n"
         for r in claims {
-            let numbers = r.items.compactMap { item in
-                item.comparison.map { "\($0.a) − \($0.b) \(Self.signed($0.statistics.meanDifference)) \(Self.interval($0.statistics.bootstrap))" }
+            let detail: String
+            if r.items.count <= 2 {
+                detail = r.items.compactMap { item in
+                    item.comparison.map { "\($0.a)−\($0.b) \(Self.signed($0.statistics.meanDifference)) \(Self.interval($0.statistics.bootstrap))" }
+                }.joined(separator: "; ")
+            } else {
+                detail = PaperClaims.Status.allCases.compactMap { status in
+                    let n = r.items.filter { $0.status == status }.count
+                    return n == 0 ? nil : "\(n) \(status.rawValue)"
+                }.joined(separator: ", ") + " of \(r.items.count) comparisons"
             }
-            md += "| \(r.claim.text) | **\(r.status.rawValue)**: " + numbers.joined(separator: "; ") + " |\n"
+            md += "| \(r.claim.text) | **\(r.status.rawValue)**: " + detail + " |\n"
         }
         let decided = pairs.filter { $0.verdict != .noDifference }
-        md += "\nOf the twelve one-knob pairs, \(decided.count) show a difference: "
-            + (decided.isEmpty ? "none" : decided.map { "\($0.label) \($0.verdict.rawValue) (\(Self.signed($0.statistics.meanDifference)))" }.joined(separator: "; "))
-            + ". The rest are within what these seeds can detect ("
-            + (pairs.map(\.statistics.minimumDetectable).min().map { fixed($0, 2) } ?? "?") + "-"
-            + (pairs.map(\.statistics.minimumDetectable).max().map { fixed($0, 2) } ?? "?") + " points).\n\n"
-        md += "![Paired differences in test accuracy with 95% intervals](results/plots/verdicts-forest.svg)\n"
+        let detectable = pairs.map(\.statistics.minimumDetectable)
+        md += "\n" + (decided.isEmpty ? "None of the twelve one-knob pairs shows a difference"
+                      : "\(decided.count) of the twelve one-knob pairs show a difference ("
+                        + decided.map { "\($0.label) \($0.verdict.rawValue)" }.joined(separator: "; ") + ")")
+            + "; these seeds detect \(fixed(detectable.min() ?? .nan, 2))-\(fixed(detectable.max() ?? .nan, 2)) points (80% power).\n\n"
+        md += "![Paired differences with 95% intervals](results/plots/verdicts-forest.svg)\n"
         return md
     }
 
