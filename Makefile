@@ -1,6 +1,9 @@
 # DigitLab: reproduce the JETIR 2021 handwritten-digit CNN study in Swift.
 #
-#   make reproduce     set up, build, check the data, train the paper's eight cases, write the tables
+#   make reproduce     set up, build, check the data, train the paper's eight cases here (into
+#                      results-local/, seed 0; SEEDS=N for 0..N-1), then say whether this machine
+#                      reproduces the committed record (exit status 3 when it does not)
+#   make record        (maintainers) train the record's seeds into results/ and rewrite its tables and verdicts
 #   make test          set up, build, run the test suite and the smoke run's golden diff
 #   make test-slurm    a one-node Slurm cluster on this machine: a sweep as a job array, requeue on timeout
 #
@@ -48,12 +51,13 @@ MD5_train-labels-idx1-ubyte := a25bea736e30d166cdddb491f175f624
 MD5_t10k-images-idx3-ubyte := 2646ac647ad5339dbf082846283269ea
 MD5_t10k-labels-idx1-ubyte := 27ae3e4e09519cfbb04c329615203637
 
-.PHONY: all setup build test test-slurm reproduce reproduce-fashion report case data data-check bench smoke-check clean help fuzz fuzz-build
+.PHONY: all setup build build-info record test test-slurm reproduce reproduce-fashion report case data data-check bench smoke-check clean help fuzz fuzz-build
 
 all: build
 
 help:
-	@echo "make reproduce   train all eight cases (SEEDS=N for seeds 0..N-1) and write results/summary.*"
+	@echo "make reproduce   train the eight cases here (results-local/, SEEDS=N for seeds 0..N-1) and check them against the record"
+	@echo "make record      (maintainers) train the seeds of experiments/base.yaml into results/ and rewrite tables, verdicts, README"
 	@echo "make reproduce-fashion   the eight cases on Fashion-MNIST (results/fashion-mnist/)"
 	@echo "make test        run the test suite and the smoke run's golden diff"
 	@echo "make test-slurm  start a one-node Slurm cluster here (root), run the smoke sweep and a requeue through it"
@@ -73,8 +77,18 @@ setup:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-build: setup
+build: setup build-info
 	$(SWIFT) build $(SWIFTFLAGS)
+
+# The commit `digitlab --version` and each run's provenance.txt name: written into a git-ignored
+# header only when it changes (the C file that includes it is touched so it is recompiled);
+# "-dirty" when tracked files differ from the commit. `swift build` alone says "unknown".
+BUILD_INFO := Sources/CBuildInfo/build_info.generated.h
+build-info:
+	@commit=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown); \
+	if [ "$$commit" != unknown ] && [ -n "$$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$$commit-dirty"; fi; \
+	line="#define DIGITLAB_COMMIT \"$$commit\""; \
+	if [ "$$(cat $(BUILD_INFO) 2>/dev/null)" != "$$line" ]; then echo "$$line" > $(BUILD_INFO); touch Sources/CBuildInfo/build_info.c; fi
 
 # Downloads MNIST into data/mnist (needs network), checking each file's MD5.
 data:
@@ -107,8 +121,18 @@ data-check:
 	  else echo "error: no MNIST files in DIGITLAB_DATA=$(DIGITLAB_DATA)" >&2; exit 1; fi; \
 	fi
 
+# Trains the eight cases on this machine into results-local/ (never the committed record), then
+# checks each against the record's interval for one run: exit status 3 when one is outside.
+LOCAL ?= results-local
 reproduce: build data-check
+	$(BIN) reproduce --out $(LOCAL) --seeds $(or $(SEEDS),1)
+	$(BIN) verify --local $(LOCAL) --record results
+
+# The reverse, for maintainers: trains the seeds experiments/base.yaml lists (SEEDS=N: 0..N-1) into
+# results/, skipping finished runs, and rewrites the summary, the verdicts and the README's tables.
+record: build data-check
 	$(BIN) reproduce $(if $(SEEDS),--seeds $(SEEDS))
+	$(BIN) report
 
 report: build
 	$(BIN) report

@@ -26,6 +26,10 @@ let package = Package(
         .target(name: "CJPEGSafe", dependencies: ["CJPEG"], path: "Sources/CJPEGSafe",
                 linkerSettings: [.linkedLibrary("jpeg")]),
 
+        // The commit the binary was built from: `make build` writes a header this C file includes
+        // when present (see build_info.c); without it the commit reads "unknown".
+        .target(name: "CBuildInfo", path: "Sources/CBuildInfo"),
+
         // The numerical core: tensors, im2col, GEMM, layers, the model and its optimizer.
         // It knows nothing of files, specs or reports; its own target keeps it so.
         .target(name: "DigitLabEngine", dependencies: ["CBLAS"],
@@ -33,7 +37,7 @@ let package = Package(
 
         // Data, preprocessing, the training loop, experiments and reports.
         .target(name: "DigitLab", dependencies: [
-            "DigitLabEngine", "CZlib", "CLAPACKE", "CPNG", "CJPEG", "CJPEGSafe", "CCrypto",
+            "DigitLabEngine", "CZlib", "CLAPACKE", "CPNG", "CJPEG", "CJPEGSafe", "CCrypto", "CBuildInfo",
             .product(name: "Yams", package: "Yams"),
         ]),
 

@@ -34,7 +34,8 @@ struct DigitLabCommand: ParsableCommand {
               digitlab sweep --slurm --time 1:00:00 experiments/sweeps/case7-lr.yaml
               digitlab diff results/summary.csv other/summary.csv --tolerance 0.5
             """,
-        subcommands: [Run.self, Reproduce.self, Report.self, Plan.self, Sweep.self, Diff.self, Bench.self, BLASInfo.self, SpecKeys.self, ModelCommand.self,
+        version: "digitlab " + BuildInfo.description,
+        subcommands: [Run.self, Reproduce.self, Report.self, Compare.self, Verify.self, Plan.self, Sweep.self, Diff.self, Bench.self, BLASInfo.self, SpecKeys.self, ModelCommand.self,
                       Predict.self, Evaluate.self, MakePhotos.self])
 }
 

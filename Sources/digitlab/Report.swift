@@ -42,6 +42,7 @@ struct Report: ParsableCommand {
                                                       paperResults: paperResults(in: experiments))
             let missing = table.rows.filter { $0.seeds.isEmpty }.map(\.name)
             print("wrote \(results)/summary.csv and \(results)/summary.md" + updateReadme(table, results: results)
+                  + (try writeVerdicts(specs: specs, results: results, experiments: experiments))
                   + (missing.isEmpty ? "" : "; no finished runs yet for " + missing.joined(separator: ", ")))
             let plans = specs.flatMap { spec in
                 Reproduction.seeds(for: spec, count: seeds).map { RunPlan(spec: spec, seed: $0, resultsDirectory: results) }

@@ -44,8 +44,9 @@ struct Reproduce: ParsableCommand {
             let runner = Runner(dataDirectory: data.directory, observer: nil)
             Interruption.install()
             var failures: [String] = []
+            let started = Date()
             for (i, plan) in pending.enumerated() {
-                let printer = ProgressPrinter(prefix: "[\(i + 1)/\(pending.count)] ")
+                let printer = ProgressPrinter(prefix: "[\(i + 1)/\(pending.count)\(overallETA(done: i, total: pending.count, since: started))] ")
                 runner.observer = printer
                 do {
                     try runner.run(plan, resume: true)
@@ -61,7 +62,8 @@ struct Reproduce: ParsableCommand {
             let allSpecs = try Reproduction.caseSpecs(experimentsDirectory: experiments)
             let table = try Reproduction.writeSummary(specs: allSpecs, resultsDirectory: data.results,
                                                       paperResults: paperResults(in: experiments))
-            say("wrote \(data.results)/summary.csv and \(data.results)/summary.md" + updateReadme(table, results: data.results))
+            say("wrote \(data.results)/summary.csv and \(data.results)/summary.md" + updateReadme(table, results: data.results)
+                + (try writeVerdicts(specs: allSpecs, results: data.results, experiments: experiments)))
             printStale(table)
             if !failures.isEmpty {
                 for f in failures { FileHandle.standardError.write(Data("error: \(f)\n".utf8)) }
@@ -73,4 +75,12 @@ struct Reproduce: ParsableCommand {
             fail(error)
         }
     }
+}
+
+/// The whole reproduction's progress for a run's prefix: runs done and left, and the time left at
+/// the pace of the runs finished so far ("" before the first has finished).
+func overallETA(done: Int, total: Int, since start: Date) -> String {
+    guard done > 0 else { return ", 0 done, \(total) left" }
+    let perRun = Date().timeIntervalSince(start) / Double(done)
+    return ", \(done) done, \(total - done) left, ETA \(formatDuration(perRun * Double(total - done)))"
 }

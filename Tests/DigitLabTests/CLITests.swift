@@ -16,6 +16,8 @@ struct CLITests {
         "run": ["--epochs", "--limit", "--seed", "--set", "--resume", "--task", "--shard", "--seeds", "--threads", "--data", "--out"],
         "reproduce": ["--seeds", "--experiments", "--cases", "--data", "--out"],
         "report": ["--seeds", "--name", "--experiments", "--out"],
+        "compare": ["--experiments", "--out", "--json", "--column", "--resamples", "--bootstrap-seed", "--method"],
+        "verify": ["--local", "--record", "--experiments", "--all"],
         "plan": ["--seeds", "--json", "--count", "--pending", "--out"],
         "sweep": ["--slurm", "--partition", "--time", "--cpus-per-task", "--mem", "--array-parallelism", "--signal-seconds",
                   "--threads", "--dry-run", "--data", "--out"],

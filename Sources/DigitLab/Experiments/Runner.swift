@@ -29,6 +29,7 @@ public struct RunPlan: Sendable {
     public var specPath: String { directory + "/spec.yaml" }
     public var modelPath: String { directory + "/model.safetensors" }
     public var checkpointPath: String { directory + "/checkpoint.safetensors" }
+    public var provenancePath: String { directory + "/provenance.txt" }
 
     /// The resolved spec with this plan's seed in force.
     public var resolvedYAML: String { spec.resolvedYAML(seed: seed) }
@@ -138,6 +139,7 @@ public final class Runner {
             }
         }
         try AtomicFile.write(plan.resolvedYAML, to: plan.specPath)
+        try Self.recordProvenance(plan, resumed: trainer.completedEpochs > 0)
         try? FileManager.default.removeItem(atPath: plan.summaryPath)
         observer?.runStarted(plan, resumedAt: trainer.completedEpochs, trainCount: trainer.trainSet.count,
                              validationCount: trainer.validationSet?.count ?? 0)
@@ -176,5 +178,18 @@ public final class Runner {
         observer?.runFinished(summary, of: plan)
         if let failure { throw failure }
         return summary
+    }
+
+    /// Writes the run's provenance.txt (the commit, engine threads and CPU that train it). A run
+    /// resumed by another build keeps its first lines and adds `resumed: COMMIT`.
+    static func recordProvenance(_ plan: RunPlan, resumed: Bool) throws {
+        let now = Provenance.current
+        if resumed, let first = Provenance.read(path: plan.provenancePath),
+           let text = try? String(contentsOfFile: plan.provenancePath, encoding: .utf8) {
+            if first.commit == now.commit || text.contains("resumed: \(now.commit)\n") { return }
+            try AtomicFile.write(text + "resumed: \(now.commit)\n", to: plan.provenancePath)
+            return
+        }
+        try AtomicFile.write(now.text, to: plan.provenancePath)
     }
 }
