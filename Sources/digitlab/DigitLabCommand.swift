@@ -35,7 +35,7 @@ struct DigitLabCommand: ParsableCommand {
               digitlab diff results/summary.csv other/summary.csv --tolerance 0.5
             """,
         subcommands: [Run.self, Reproduce.self, Report.self, Plan.self, Sweep.self, Diff.self, Bench.self, BLASInfo.self, SpecKeys.self, ModelCommand.self,
-                      Predict.self, Evaluate.self, MakePhotos.self])
+                      Predict.self, Evaluate.self, MakePhotos.self, Rotations.self])
 }
 
 /// Options every training command shares.
