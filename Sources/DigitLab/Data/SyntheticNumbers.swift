@@ -69,7 +69,8 @@ public enum SyntheticNumbers {
             }
             lefts.append(x)
         }
-        let minTop = tops.min()!
+        let minTop = tops.min()!, minLeft = lefts.min()!
+        lefts = lefts.map { $0 - minLeft }
         let rowWidth = zip(lefts, digits).map { $0 + $1.width }.max()!
         let rowHeight = zip(tops, digits).map { $0 - minTop + $1.height }.max()!
         var coverage = Plane(width: rowWidth, height: rowHeight)

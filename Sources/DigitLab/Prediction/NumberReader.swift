@@ -12,8 +12,8 @@ public struct NumberReader {
     /// `surelySeveral`) the group read whole is less probable than this.
     public static let sureSplit = 0.99
     /// A group this many typical digit widths wide is read as several digits whenever the model is
-    /// sure of the split (tuned on `make-photos --number --seed 9`, not on the seeds measured).
-    public static let surelySeveral = 1.6
+    /// sure of the split (tuned on `make-photos --number` seeds 8 and 9, not on the seeds measured).
+    public static let surelySeveral = 1.8
 
     public init(reader: DigitReader) {
         self.reader = reader
@@ -31,7 +31,7 @@ public struct NumberReader {
             if layout.mayBeTouching(i) {
                 // Wide enough for one wide digit still: keep reading it whole as a choice.
                 if Double(g.width) >= 2 * Double(layout.digitWidth) { options = [] }
-                let most = min(6, max(2, Int((Double(g.width) / Double(layout.digitWidth)).rounded()) + 1),
+                let most = min(6, max(2, Int((Double(g.width) / Double(layout.digitWidth)).rounded())),
                                Int(Double(g.width) / (0.25 * Double(layout.digitHeight))))
                 if most >= 2 {
                     for k in 2...most {
