@@ -58,24 +58,33 @@ public enum MNISTPipeline {
 
     public static func run(_ image: RasterImage) throws -> Result {
         let analysis = try analyse(image)
-        var mask = analysis.mask, width = analysis.width, height = analysis.height
+        let prepared = prepare(analysis.mask, width: analysis.width, height: analysis.height, strokeWidth: analysis.strokeWidth)
+        return Result(digit: prepared.digit, inkIsDark: analysis.inkIsDark, strokeWidth: prepared.strokeWidth,
+                      thickened: prepared.thickened, ruledLines: analysis.ruledLines)
+    }
+
+    /// Steps 4 and 5 for one digit's mask (cropped to the digit with a pixel of paper around it):
+    /// thin strokes thickened, then MNIST's size normalization. `strokeWidth` is measured when not given.
+    /// Returns the 28 x 28 digit, the stroke width in pixels of the 20 x 20 box and whether it was thickened.
+    static func prepare(_ digitMask: [Bool], width digitWidth: Int, height digitHeight: Int,
+                        strokeWidth: Double? = nil) -> (digit: [UInt8], strokeWidth: Double, thickened: Bool) {
+        var mask = digitMask, width = digitWidth, height = digitHeight
+        let stroke = strokeWidth ?? StrokeWidth.measure(mask, width: width, height: height) ?? 1
         let side = Double(max(width, height))
-        let ratio = analysis.strokeWidth / side
+        let ratio = stroke / side
         var thickened = false
         if ratio < thickenBelow * mnistStrokeRatio {
             // Growing by r on every side makes the width w + 2r and the side M + 2r; solve
             // (w + 2r) / (M + 2r) = MNIST's ratio for r.
             // Capped, so that a mis-measured drawing is not swollen into a blob.
-            let r = min((mnistStrokeRatio * side - analysis.strokeWidth) / (2 * (1 - mnistStrokeRatio)), 0.12 * side)
+            let r = min((mnistStrokeRatio * side - stroke) / (2 * (1 - mnistStrokeRatio)), 0.12 * side)
             let pad = Int(r.rounded(.up)) + 1
             (mask, width, height) = padded(mask, width: width, height: height, by: pad)
             mask = StrokeWidth.dilate(mask, width: width, height: height, radius: r)
             thickened = true
         }
         let (tight, w, h) = cropped(mask, width: width, height: height)
-        let digit = fitAndCentre(tight, width: w, height: h)
-        return Result(digit: digit, inkIsDark: analysis.inkIsDark, strokeWidth: analysis.strokeWidth * 20 / side,
-                      thickened: thickened, ruledLines: analysis.ruledLines)
+        return (fitAndCentre(tight, width: w, height: h), stroke * 20 / side, thickened)
     }
 
     /// The stroke width relative to the larger side of the digit's bounding box, as `run` measures it
@@ -109,7 +118,22 @@ public enum MNISTPipeline {
         return out
     }
 
-    static func analyse(_ image: RasterImage, inspect: ((String, [Float], Int, Int) -> Void)? = nil) throws -> Analysis {
+    /// The ink of a photograph at the pipeline's working resolution (steps 1 and 2, and ruled lines
+    /// taken out), before any digit is chosen.
+    struct Ink {
+        var mask: [Bool]
+        var width: Int
+        var height: Int
+        var inkIsDark: Bool
+        /// The ruled lines removed from `mask`.
+        var lines: [RuledLines.Line]
+        /// Working pixel (x, y) is the photograph's ((x + originX) / scale, (y + originY) / scale).
+        var scale: Double
+        var originX: Int
+        var originY: Int
+    }
+
+    static func ink(_ image: RasterImage, inspect: ((String, [Float], Int, Int) -> Void)? = nil) throws -> Ink {
         let longer = max(image.width, image.height)
         let target = longer > workingMaxSide ? workingMaxSide : max(longer, workingMinSide)
         let scale = Double(target) / Double(longer)
@@ -131,7 +155,8 @@ public enum MNISTPipeline {
         } else {
             luma = planes[0]
         }
-        if let sheet = SheetCrop.sheet(luma) { planes = planes.map { SheetCrop.crop($0, to: sheet) } }
+        let sheet = SheetCrop.sheet(luma)
+        if let sheet { planes = planes.map { SheetCrop.crop($0, to: sheet) } }
         let width = planes[0].width, height = planes[0].height
         let signal = InkSignal(channels: planes)
         let smooth = binomialBlur(signal.plane)
@@ -153,33 +178,43 @@ public enum MNISTPipeline {
 
         let lines = RuledLines.remove(from: &mask, width: width, height: height)
         inspect?("lines removed", mask.map { $0 ? 1 : 0 }, width, height)
+        return Ink(mask: mask, width: width, height: height, inkIsDark: signal.inkIsDark, lines: lines,
+                   scale: scale, originX: sheet?.minX ?? 0, originY: sheet?.minY ?? 0)
+    }
+
+    static func analyse(_ image: RasterImage, inspect: ((String, [Float], Int, Int) -> Void)? = nil) throws -> Analysis {
+        let ink = try ink(image, inspect: inspect)
+        var mask = ink.mask
+        let width = ink.width, height = ink.height, lines = ink.lines
         var selection = selectDigit(mask, width: width, height: height)
-        var keptLines = lines.count
-        if !lines.isEmpty {
-            let box = selection?.box
-            let wrong = lines.filter { line in
-                guard let box else { return true }
-                let (size, lo, hi) = line.vertical ? (height, box.minY, box.maxY) : (width, box.minX, box.maxX)
-                let margin = Int(0.03 * Double(size))
-                let beyondBoth = line.start < lo - margin && line.end > hi + margin
-                let acrossPage = Double(line.end - line.start + 1) >= 0.95 * Double(size)
-                    && Double(hi - lo + 1) <= 0.4 * Double(size)
-                return !(beyondBoth || acrossPage)
-            }
-            if !wrong.isEmpty {
-                for line in wrong { for p in line.pixels { mask[p] = true } }
-                keptLines -= wrong.count
-                selection = selectDigit(mask, width: width, height: height)
-            }
-        }
+        let restored = restoreLines(lines, into: &mask, width: width, height: height, around: selection?.box)
+        if restored > 0 { selection = selectDigit(mask, width: width, height: height) }
+        let keptLines = lines.count - restored
         guard let selection else {
             throw Failure(description: "found no digit: nothing but specks and lines stand out from the background")
         }
         inspect?("digit", selection.mask.map { $0 ? 1 : 0 }, width, height)
         let (digit, w, h) = padded(selection.mask, width: width, height: height, box: selection.box, by: 1)
         let stroke = StrokeWidth.measure(digit, width: w, height: h) ?? 1
-        return Analysis(mask: digit, width: w, height: h, strokeWidth: stroke, inkIsDark: signal.inkIsDark,
+        return Analysis(mask: digit, width: w, height: h, strokeWidth: stroke, inkIsDark: ink.inkIsDark,
                         ruledLines: keptLines)
+    }
+
+    /// Puts back the removed `lines` that are not ruled lines around a drawing boxed by `box`: a line
+    /// is kept out only if it runs well beyond the box on both sides, or across the page past a small
+    /// drawing (a tightly cropped 7's bar is not a ruled line). Returns how many were put back.
+    static func restoreLines(_ lines: [RuledLines.Line], into mask: inout [Bool], width: Int, height: Int, around box: Box?) -> Int {
+        let wrong = lines.filter { line in
+            guard let box else { return true }
+            let (size, lo, hi) = line.vertical ? (height, box.minY, box.maxY) : (width, box.minX, box.maxX)
+            let margin = Int(0.03 * Double(size))
+            let beyondBoth = line.start < lo - margin && line.end > hi + margin
+            let acrossPage = Double(line.end - line.start + 1) >= 0.95 * Double(size)
+                && Double(hi - lo + 1) <= 0.4 * Double(size)
+            return !(beyondBoth || acrossPage)
+        }
+        for line in wrong { for p in line.pixels { mask[p] = true } }
+        return wrong.count
     }
 
     struct Box { var minX, minY, maxX, maxY: Int }

@@ -41,18 +41,7 @@ public enum SyntheticPhotos {
         let size = Int((Double(set.width) * scale).rounded())
         var coverage = digit.resizedBilinear(width: size, height: size)
         let thin = style.thin ?? (rng.below(3) == 0)
-        if thin {
-            // A thin pen: the skeleton grown by about a pixel, together with the drawing eroded by
-            // as much as makes a typical stroke that thin, so that parts much wider than the
-            // strokes (a loop drawn filled, a blot) stay wider instead of thinning to a line.
-            let mask = coverage.values.map { $0 >= 0.5 }
-            let radius = Double(rng.uniform(0.7, 1.6))
-            var drawn = StrokeWidth.dilate(thinned(mask, width: size, height: size), width: size, height: size, radius: radius)
-            let erosion = max(0, (StrokeWidth.measure(mask, width: size, height: size) ?? 1) / 2 - radius)
-            let inside = DistanceTransform.squared(mask.map { !$0 }, width: size, height: size)
-            for i in drawn.indices where inside[i] > Float(erosion * erosion) { drawn[i] = true }
-            coverage = MNISTPipeline.binomialBlur(Plane(width: size, height: size, values: drawn.map { $0 ? 1 : 0 }))
-        }
+        if thin { coverage = thinPen(coverage, radius: Double(rng.uniform(0.7, 1.6))) }
         let dark = style.dark ?? (rng.below(10) < 3)
         let grey = style.grey ?? (rng.below(10) < 3)
         let ruled = style.ruled ?? (!dark && rng.below(4) == 0)
@@ -63,17 +52,7 @@ public enum SyntheticPhotos {
         let cx = Double(rng.uniform(Float(reach), Float(max(reach, Double(width) - reach))))
         let cy = Double(rng.uniform(Float(reach), Float(max(reach, Double(height) - reach))))
 
-        var paper: [Double], ink: [Double]
-        repeat {
-            if dark {
-                paper = (0..<3).map { _ in Double(rng.uniform(0, 90)) }
-                ink = (0..<3).map { _ in Double(rng.uniform(170, 255)) }
-            } else {
-                paper = (0..<3).map { _ in Double(rng.uniform(165, 255)) }
-                ink = (0..<3).map { _ in Double(rng.uniform(0, 110)) }
-            }
-            if grey { paper = Array(repeating: paper[1], count: 3); ink = Array(repeating: ink[1], count: 3) }
-        } while abs(luma(paper) - luma(ink)) < 90
+        let (paper, ink) = colours(dark: dark, grey: grey, rng: &rng)
         let lightingDepth = Double(rng.uniform(0, 0.4)), lightingAngle = Double(rng.uniform(0, 2 * .pi))
         let noise = Double(rng.uniform(2, 14))
         let lineSpacing = Double(size) * Double(rng.uniform(0.45, 0.8)), lineOffset = Double(rng.uniform(0, 1))
@@ -114,9 +93,40 @@ public enum SyntheticPhotos {
                      label: Int(set.labels[source]), traits: traits.joined(separator: " "), jpeg: rng.below(2) == 0)
     }
 
+    /// A thin pen's drawing of `coverage`: the skeleton grown by `radius`, together with the
+    /// drawing eroded by as much as makes a typical stroke that thin, so that parts much wider than
+    /// the strokes (a loop drawn filled, a blot) stay wider instead of thinning to a line.
+    static func thinPen(_ coverage: Plane, radius: Double) -> Plane {
+        let w = coverage.width, h = coverage.height
+        let mask = coverage.values.map { $0 >= 0.5 }
+        var drawn = StrokeWidth.dilate(thinned(mask, width: w, height: h), width: w, height: h, radius: radius)
+        let erosion = max(0, (StrokeWidth.measure(mask, width: w, height: h) ?? 1) / 2 - radius)
+        let inside = DistanceTransform.squared(mask.map { !$0 }, width: w, height: h)
+        for i in drawn.indices where inside[i] > Float(erosion * erosion) { drawn[i] = true }
+        return MNISTPipeline.binomialBlur(Plane(width: w, height: h, values: drawn.map { $0 ? 1 : 0 }))
+    }
+
+    /// Paper and ink colours (RGB, 0-255) that differ by at least 90 grey levels: dark paper with
+    /// light ink or the reverse, grey when `grey`.
+    static func colours(dark: Bool, grey: Bool, rng: inout Xoshiro256) -> (paper: [Double], ink: [Double]) {
+        var paper: [Double], ink: [Double]
+        repeat {
+            if dark {
+                paper = (0..<3).map { _ in Double(rng.uniform(0, 90)) }
+                ink = (0..<3).map { _ in Double(rng.uniform(170, 255)) }
+            } else {
+                paper = (0..<3).map { _ in Double(rng.uniform(165, 255)) }
+                ink = (0..<3).map { _ in Double(rng.uniform(0, 110)) }
+            }
+            if grey { paper = Array(repeating: paper[1], count: 3); ink = Array(repeating: ink[1], count: 3) }
+        } while abs(luma(paper) - luma(ink)) < 90
+        return (paper, ink)
+    }
+
     private static func luma(_ c: [Double]) -> Double { 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2] }
 
-    private static func sample(_ p: Plane, _ x: Double, _ y: Double) -> Float {
+    /// Bilinear sample of `p` at (x, y); 0 outside.
+    static func sample(_ p: Plane, _ x: Double, _ y: Double) -> Float {
         guard x > -1, y > -1, x < Double(p.width), y < Double(p.height) else { return 0 }
         let x0 = Int(floor(x)), y0 = Int(floor(y))
         let tx = Float(x - Double(x0)), ty = Float(y - Double(y0))
@@ -124,7 +134,8 @@ public enum SyntheticPhotos {
         return (at(x0, y0) * (1 - tx) + at(x0 + 1, y0) * tx) * (1 - ty) + (at(x0, y0 + 1) * (1 - tx) + at(x0 + 1, y0 + 1) * tx) * ty
     }
 
-    private static func gaussian(_ rng: inout Xoshiro256) -> Double {
+    /// A standard normal draw (Box-Muller).
+    static func gaussian(_ rng: inout Xoshiro256) -> Double {
         let u1 = max(rng.nextUnitDouble(), 1e-12), u2 = rng.nextUnitDouble()
         return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
     }
