@@ -51,7 +51,9 @@ MD5_train-labels-idx1-ubyte := a25bea736e30d166cdddb491f175f624
 MD5_t10k-images-idx3-ubyte := 2646ac647ad5339dbf082846283269ea
 MD5_t10k-labels-idx1-ubyte := 27ae3e4e09519cfbb04c329615203637
 
-.PHONY: all setup build build-info record test test-slurm reproduce reproduce-fashion report case data data-check bench smoke-check clean help fuzz fuzz-build
+PREFIX ?= /usr/local
+
+.PHONY: all setup build build-info install record test test-slurm reproduce reproduce-fashion report case data data-check bench smoke-check clean help fuzz fuzz-build
 
 all: build
 
@@ -67,6 +69,7 @@ help:
 	@echo "make fuzz        fuzz the readers, FUZZ_SECONDS each (default 600); make -j2 fuzz runs two at once"
 	@echo "make data        download MNIST into data/mnist"
 	@echo "make setup       install the Debian packages the build needs"
+	@echo "make install     the binary into PREFIX/bin (now: $(PREFIX)) and its bash, zsh and fish completions"
 	@echo "MNIST is read from DIGITLAB_DATA (now: $(DIGITLAB_DATA))"
 
 setup:
@@ -189,6 +192,16 @@ $(addprefix fuzz-,$(FUZZERS)): fuzz-%: fuzz-build
 	  > Fuzz/.build/fuzz-$*.log 2>&1 \
 	  || { tail -n 30 Fuzz/.build/fuzz-$*.log; echo "error: fuzz-$* found a crash; the input is in Fuzz/.build/artifacts/$*/" >&2; exit 1; }
 	@grep -E "^stat::(number_of_executed_units|peak_rss_mb)" Fuzz/.build/fuzz-$*.log | tr '\n' ' ' | sed 's/^/fuzz-$*: no crash; /'; echo
+
+# The binary and the shell completions ArgumentParser writes for it, under PREFIX (DESTDIR for
+# packaging). The binary reads OpenBLAS from the system, as the build did.
+install: build
+	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/digitlab
+	mkdir -p $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(BIN) --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/digitlab
+	$(BIN) --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_digitlab
+	$(BIN) --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/digitlab.fish
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/digitlab and its completions; check: digitlab --version"
 
 clean:
 	rm -rf .build Fuzz/.build
