@@ -105,7 +105,7 @@ struct GradientCheckTests {
     func paddedOrStridedConv2D(strides: Int, padding: Conv2D.Padding, kernel: Int) {
         for (channels, direct) in [(3, false), (tileColumns, true)] {
             let conv = Conv2D(name: "conv", inputShape: [7, 6, channels], filters: tileColumns, kernelSize: kernel, strides: strides,
-                              padding: padding, capacity: 2, direct: direct)
+                              padding: padding, capacity: 2, convolution: direct ? .direct : .im2col)
             #expect((conv.method == .direct) == (direct && strides == 1))
             var rng = Xoshiro256(seed: 3)
             GlorotUniform.fill(conv.kernel.value, using: &rng)
