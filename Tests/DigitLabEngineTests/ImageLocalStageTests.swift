@@ -159,4 +159,36 @@ struct ImageLocalStageTests {
             #expect(same, "\(p.name) gradient differs")
         }
     }
+
+    /// A Winograd convolution is not fused with its pooling, but computes only the outputs the
+    /// pooling's windows cover (conv2's 10x10 of 11x11, conv3's 2x2 of 3x3).
+    @Test("a Winograd convolution block gives exactly what its layers give one at a time, never reading the outputs it leaves out",
+          arguments: [(false, 13), (false, 5), (true, 13)])
+    func winogradBlockEqualsLayers(first: Bool, size: Int) {
+        let batch = 5, width = 2 * tileColumns, out = size - 2, pooled = out / 2
+        let input = randomTensor([batch, size, size, width], seed: 1)
+        let gradOutput = randomTensor([batch, pooled, pooled, width], seed: 2)
+        let layers = block(seed: 3, first: first, size: size, channels: width, filters: width, convolution: .winograd)
+        #expect((layers[0] as! Conv2D).method == .winograd)
+        var x = input
+        for layer in layers { x = ImageLocalStage(layers: [layer], imagesPerChunk: batch).forward(x, batch: batch, workers: 1) }
+        var g = gradOutput
+        for layer in layers.reversed() { g = ImageLocalStage(layers: [layer], imagesPerChunk: batch).backward(g, batch: batch, workers: 1) }
+        let (output, grad) = (x.array, g.array)
+        let gradients = layers[0].parameters.map(\.gradient.array)
+
+        let block = fusedBlock(seed: 3, first: first, size: size, channels: width, filters: width, convolution: .winograd)
+        #expect(!block.fused)
+        block.convolution.output.data.update(repeating: .nan, count: block.convolution.output.count)
+        let stage = ImageLocalStage(layers: [block], imagesPerChunk: 2)
+        #expect(stage.forward(input, batch: batch, workers: 2).array == output)
+        let computed = block.convolution.output.array
+        let left = (0..<batch * out * out).filter { p in (p % (out * out)) / out >= 2 * pooled || p % out >= 2 * pooled }
+        #expect(left.allSatisfy { p in (0..<width).allSatisfy { computed[p * width + $0].isNaN } }, "only the covered outputs are computed")
+        let stageGrad = stage.backward(gradOutput, batch: batch, workers: 1).array
+        if !first { #expect(stageGrad == grad) }
+        for (p, expected) in zip(block.parameters, gradients) {
+            #expect(p.gradient.array == expected, "\(p.name) gradient differs")
+        }
+    }
 }

@@ -95,7 +95,9 @@ public func packWinogradKernel(_ kernel: UnsafePointer<Float>, channels c: Int, 
 /// (`channels` rows, `columns` columns): `output[b, y, x, j] = bias[j] + Σ_{ky, kx, i}
 /// source[b, y + ky - padding, x + kx - padding, i] · kernel[ky, kx, i, j]` for `y < outHeight`,
 /// `x < outWidth`, overwriting those images of `output` (`[n, outHeight, outWidth, columns]`); no
-/// bias when it is nil. On the calling thread, with `scratch` of
+/// bias when it is nil. With a `region`, only the outputs with `y < region.height` and `x <
+/// region.width` are computed and written (the rest of `output` is left as it was): those a
+/// pooling after the convolution reads. On the calling thread, with `scratch` of
 /// `WinogradConvolution.scratchFloats(channels:)` floats.
 ///
 /// Forward, `padding` is 0 and the output is the valid convolution's; for the input gradient the
@@ -103,11 +105,12 @@ public func packWinogradKernel(_ kernel: UnsafePointer<Float>, channels c: Int, 
 /// input's size.
 public func winogradConvolve(_ source: UnsafePointer<Float>, images: Range<Int>, height: Int, width: Int, channels c: Int,
                              padding: Int, packedKernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?, columns n: Int,
-                             outHeight: Int, outWidth: Int, into output: UnsafeMutablePointer<Float>,
-                             scratch: UnsafeMutablePointer<Float>) {
+                             outHeight: Int, outWidth: Int, region: (height: Int, width: Int)? = nil,
+                             into output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
     precondition(c % Lanes.scalarCount == 0 && n % tileColumns == 0, "Winograd products over \(c) channels into \(n) columns")
     let group = WinogradConvolution.tilesPerGroup, points = WinogradConvolution.points, w = tileColumns
-    let tilesDown = (outHeight + 1) / 2, tilesAcross = (outWidth + 1) / 2, tilesPerImage = tilesDown * tilesAcross
+    let computed = (height: min(region?.height ?? outHeight, outHeight), width: min(region?.width ?? outWidth, outWidth))
+    let tilesDown = (computed.height + 1) / 2, tilesAcross = (computed.width + 1) / 2, tilesPerImage = tilesDown * tilesAcross
     let transformed = scratch, products = scratch + points * group * c
     let tiles = images.count * tilesPerImage
     /// Tile `t` of the images: its image and its top-left output pixel.
@@ -134,8 +137,8 @@ public func winogradConvolve(_ source: UnsafePointer<Float>, images: Range<Int>,
             for slot in 0..<count {
                 let (b, y, x) = corner(first + slot)
                 transformOutputTile(products + slot * w, pointStride: group * w, bias: bias.map { $0 + block },
-                                    into: output + block, image: b, top: y, left: x,
-                                    outHeight: outHeight, outWidth: outWidth, columns: n)
+                                    into: output + block, image: b, top: y, left: x, outHeight: outHeight, outWidth: outWidth,
+                                    rows: min(2, computed.height - y), across: min(2, computed.width - x), columns: n)
             }
         }
     }
@@ -187,13 +190,12 @@ private func transformInputTile(_ source: UnsafePointer<Float>, image b: Int, to
 }
 
 /// `Aᵀ m A` (+ bias) for one tile's `tileColumns` columns of products, point `ξν` at
-/// `m + ξν·pointStride`, written to the 2x2 outputs of image `b` at (`top`, `left`) that lie
-/// inside `outHeight` x `outWidth`. Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]].
+/// `m + ξν·pointStride`, written to the first `rows` x `across` of the 2x2 outputs of image `b` at
+/// (`top`, `left`) in the `outHeight` x `outWidth` output. Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]].
 @inline(__always)
 private func transformOutputTile(_ m: UnsafePointer<Float>, pointStride: Int, bias: UnsafePointer<Float>?,
                                  into output: UnsafeMutablePointer<Float>, image b: Int, top: Int, left: Int,
-                                 outHeight: Int, outWidth: Int, columns n: Int) {
-    let rows = min(2, outHeight - top), across = min(2, outWidth - left)
+                                 outHeight: Int, outWidth: Int, rows: Int, across: Int, columns n: Int) {
     for ch in stride(from: 0, to: tileColumns, by: Lanes.scalarCount) {
         @inline(__always) func row(_ i: Int) -> Quad {
             let p = m + 4 * i * pointStride + ch

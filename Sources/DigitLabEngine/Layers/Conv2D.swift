@@ -179,12 +179,20 @@ public final class Conv2D: ImageLocalLayer {
     }
 
     public func forward(images: Range<Int>, worker: Int) {
+        forward(images: images, worker: worker, region: nil)
+    }
+
+    /// `forward(images:worker:)`, where on the Winograd path only the outputs in the top-left
+    /// `region` are computed (the rest of `output` is left as it was): those a pooling whose
+    /// windows tile the image reads (conv2's 10x10 of 11x11, conv3's 2x2 of 3x3), as the fused
+    /// direct step computes only those. Other paths compute every output.
+    public func forward(images: Range<Int>, worker: Int, region: (height: Int, width: Int)?) {
         guard let input else { preconditionFailure("\(name): forward before prepareForward") }
         padInput(images: images)
         if let winogradKernel {
             winogradConvolve(input.data, images: images, height: geometry.height, width: geometry.width, channels: geometry.channels,
                              padding: 0, packedKernel: winogradKernel.data, bias: bias.value.data, columns: filters,
-                             outHeight: geometry.outHeight, outWidth: geometry.outWidth, into: output.data,
+                             outHeight: geometry.outHeight, outWidth: geometry.outWidth, region: region, into: output.data,
                              scratch: scratch[worker].winograd.data)
         } else if let kernelFilterBlocks {
             convolveDirect(input.data, images: images, geometry: geometry, kernelFilterBlocks: kernelFilterBlocks.data,
