@@ -30,9 +30,9 @@ struct KerasReferenceTests {
         Case(file: "keras_dense4", dense: [64, 64, 32, 10], l2: []),
     ]
 
-    /// The engine's own choice of convolution kernels, and Winograd's for conv2 and conv3: all
+    /// The engine's own choice of convolution kernels, and Winograd's for conv2 and conv3: both
     /// must match Keras at the same tolerances.
-    static let convolutions: [ConvolutionChoice] = [.auto, .winograd, .winograd4]
+    static let convolutions: [ConvolutionChoice] = [.auto, .winograd]
 
     /// A model loaded with the reference's initial weights and input batch, its convolutions on
     /// the kernels `convolution` asks for; its labels.
@@ -89,8 +89,7 @@ struct KerasReferenceTests {
         let ref = try ReferenceFiles.load(c.file)
         let (model, labels) = try Self.model(c, ref, convolution: convolution)
         let methods = model.layers.compactMap { $0 as? Conv2D }.map(\.method)
-        if convolution != .auto { #expect(methods.dropFirst().map(\.winogradTile) == [.f2x2, .f2x2].map { convolution == .winograd ? $0 : .f4x4 },
-                                          "conv2 and conv3 run \(methods.dropFirst())") }
+        if convolution == .winograd { #expect(methods.dropFirst() == [.winograd, .winograd], "conv2 and conv3 run \(methods.dropFirst())") }
         let acts = model.activations(batch: labels.count)
         for name in model.plan.layers.map(\.name) {
             let expected = try #require(ref["act/" + name], "reference has no act/\(name)")

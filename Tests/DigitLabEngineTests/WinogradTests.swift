@@ -29,14 +29,9 @@ struct WinogradTests {
         return t
     }
 
-    /// Input height, width, channels, filters: conv2, conv3, and sizes whose last tiles are
-    /// partial for both tile sizes (or, 6x4, whole for F(2x2, 3x3)).
-    static let shapes = [(13, 13, 64, 64), (5, 5, 64, 64), (9, 8, 32, 64), (8, 7, 64, 32), (3, 3, 32, 32), (6, 4, 32, 32)]
-
     @Test("forward and input gradient match the exact convolution within FP32 tolerance; errors printed beside the direct kernels'",
-          arguments: shapes, WinogradTile.allCases)
-    func againstExactConvolution(shape: (Int, Int, Int, Int), tile: WinogradTile) {
-        let (height, width, c, f) = shape
+          arguments: [(13, 13, 64, 64), (5, 5, 64, 64), (9, 8, 32, 64), (8, 7, 64, 32), (3, 3, 32, 32), (6, 4, 32, 32)])
+    func againstExactConvolution(height: Int, width: Int, channels c: Int, filters f: Int) {
         let g = ConvGeometry(height: height, width: width, channels: c, kernelHeight: 3, kernelWidth: 3)
         #expect(WinogradConvolution.supports(g, filters: f))
         let (oh, ow) = (g.outHeight, g.outWidth)
@@ -44,8 +39,8 @@ struct WinogradTests {
         let x = randomTensor([batch, height, width, c], seed: 1)
         let kernel = Self.kernel(channels: c, filters: f, seed: 2), bias = randomTensor([f], seed: 3)
         let dOut = randomTensor([batch, oh, ow, f], seed: 4)
-        let scratch = Tensor(shape: [WinogradConvolution.scratchFloats(channels: max(c, f), tile: tile)])
-        let shape = "F(\(tile.outputs)x\(tile.outputs),3x3) \(height)x\(width)x\(c) -> \(oh)x\(ow)x\(f)"
+        let scratch = Tensor(shape: [WinogradConvolution.scratchFloats(channels: max(c, f))])
+        let shape = "\(height)x\(width)x\(c) -> \(oh)x\(ow)x\(f)"
 
         // Forward: the exact sums, Winograd's and the direct kernels'.
         var exact = [Double](repeating: 0, count: images.count * outFloats)
@@ -67,10 +62,10 @@ struct WinogradTests {
                 }
             }
         }
-        let packed = Tensor(shape: [WinogradConvolution.kernelFloats(channels: c, filters: f, tile: tile)])
-        packWinogradKernel(kernel.data, channels: c, filters: f, rotated: false, tile: tile, into: packed.data)
+        let packed = Tensor(shape: [WinogradConvolution.kernelFloats(channels: c, filters: f)])
+        packWinogradKernel(kernel.data, channels: c, filters: f, rotated: false, into: packed.data)
         let winograd = Tensor(shape: [batch, oh, ow, f])
-        winogradConvolve(x.data, images: images, height: height, width: width, channels: c, padding: 0, tile: tile, packedKernel: packed.data,
+        winogradConvolve(x.data, images: images, height: height, width: width, channels: c, padding: 0, packedKernel: packed.data,
                          bias: bias.data, columns: f, outHeight: oh, outWidth: ow, into: winograd.data, scratch: scratch.data)
         #expect((0..<outFloats).allSatisfy { winograd[$0] == 0 }, "image 0 is outside the range and must be left alone")
         let blocks = Tensor(shape: [g.patchSize * f])
@@ -102,10 +97,10 @@ struct WinogradTests {
                 }
             }
         }
-        let rotated = Tensor(shape: [WinogradConvolution.kernelFloats(channels: c, filters: f, tile: tile)])
-        packWinogradKernel(kernel.data, channels: c, filters: f, rotated: true, tile: tile, into: rotated.data)
+        let rotated = Tensor(shape: [WinogradConvolution.kernelFloats(channels: c, filters: f)])
+        packWinogradKernel(kernel.data, channels: c, filters: f, rotated: true, into: rotated.data)
         let dX = randomTensor([batch, height, width, c], seed: 5), before = Array(dX.array[..<imageFloats])
-        winogradConvolve(dOut.data, images: images, height: oh, width: ow, channels: f, padding: 2, tile: tile, packedKernel: rotated.data,
+        winogradConvolve(dOut.data, images: images, height: oh, width: ow, channels: f, padding: 2, packedKernel: rotated.data,
                          bias: nil, columns: c, outHeight: height, outWidth: width, into: dX.data, scratch: scratch.data)
         #expect(Array(dX.array[..<imageFloats]) == before, "image 0 is outside the range and must be left alone")
         let gradientBlocks = Tensor(shape: [images.count * oh * ow * f])
@@ -123,14 +118,13 @@ struct WinogradTests {
     }
 
     @Test("a Conv2D layer on Winograd gives the direct path's output and input gradient within tolerance and exactly its weight and bias gradients, over two workers",
-          arguments: [([13, 13, 64], Conv2D.Padding.valid), ([5, 5, 64], .valid), ([7, 6, 32], .same)], [ConvolutionChoice.winograd, .winograd4])
-    func layerAgreesWithDirect(shape: ([Int], Conv2D.Padding), convolution: ConvolutionChoice) {
-        let (inputShape, padding) = shape
+          arguments: [([13, 13, 64], Conv2D.Padding.valid), ([5, 5, 64], .valid), ([7, 6, 32], .same)])
+    func layerAgreesWithDirect(inputShape: [Int], padding: Conv2D.Padding) {
         let batch = 5, filters = 64
-        let layers = [convolution, .direct].map {
+        let layers = [ConvolutionChoice.winograd, .direct].map {
             Conv2D(name: "c", inputShape: inputShape, filters: filters, kernelSize: 3, padding: padding, capacity: batch, convolution: $0)
         }
-        #expect(layers.map(\.method) == [convolution == .winograd ? .winograd : .winograd4, .direct])
+        #expect(layers.map(\.method) == [.winograd, .direct])
         let x = randomTensor([batch] + inputShape, seed: 1)
         let dOut = randomTensor([batch] + layers[0].outputShape, seed: 2)
         let kernel = Self.kernel(channels: inputShape[2], filters: filters, seed: 3), bias = randomTensor([filters], seed: 4)
@@ -162,8 +156,6 @@ struct WinogradTests {
         #expect((method([13, 13, 64], .auto) == .winograd) == (ConvolutionChoice.automatic == .winograd))
         #expect(method([13, 13, 64]) == .winograd)
         #expect(method([5, 5, 64]) == .winograd)
-        #expect(method([13, 13, 64], .winograd4) == .winograd4)
-        #expect(method([13, 13, 64], kernel: 5, .winograd4) != .winograd4)
         #expect(method([13, 13, 64], .direct) == .direct)
         #expect(method([13, 13, 64], .im2col) == .patchMatrix)
         // conv1: one channel, no input gradient; 5x5 kernels, strides 2, filters off the tile width.

@@ -14,8 +14,6 @@ public enum ConvolutionChoice: String, Sendable, CaseIterable {
     case im2col
     /// Winograd's F(2x2, 3x3) forward and for the input gradient (Winograd.swift).
     case winograd
-    /// Winograd's F(4x4, 3x3): fewer multiplies, more rounding (WinogradTests measures it).
-    case winograd4
 
     /// What `auto` stands for in this process.
     public static let automatic = automatic(environment: ProcessInfo.processInfo.environment)

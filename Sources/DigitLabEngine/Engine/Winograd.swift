@@ -25,22 +25,14 @@
 /// is a different float32 sum of the same products than the direct kernels'; the tests measure
 /// the difference on the paper's shapes (WinogradTests).
 
-/// Winograd's tile sizes: F(2x2, 3x3), and F(4x4, 3x3), which does 36 multiplies for 16 outputs
-/// (4x fewer than the direct product on whole tiles, 2.25x for F(2x2, 3x3)) but whose transforms
-/// scale values by up to 8 and 1/24 and so round more.
-public enum WinogradTile: Int, Sendable, CaseIterable {
-    case f2x2 = 2, f4x4 = 4
-
-    /// Outputs along each side of a tile.
-    public var outputs: Int { rawValue }
-    /// Input pixels along each side of a tile.
-    public var inputs: Int { rawValue + 2 }
-    /// Entries of a transformed tile: one matrix product each.
-    public var points: Int { inputs * inputs }
-}
-
 /// When a convolution can take the Winograd kernels.
 public enum WinogradConvolution {
+    /// Outputs along each side of a tile.
+    public static let tileSize = 2
+    /// Input pixels along each side of a tile: `tileSize + 2`.
+    static let inputTileSize = 4
+    /// Entries of a transformed tile: one matrix product each.
+    static let points = 16
     /// Tiles one call of the register kernel takes.
     static let tilesPerGroup = tileRows
 
@@ -53,14 +45,10 @@ public enum WinogradConvolution {
     }
 
     /// Floats of a transformed kernel of `channels` x `filters`.
-    public static func kernelFloats(channels: Int, filters: Int, tile: WinogradTile = .f2x2) -> Int {
-        tile.points * channels * filters
-    }
+    public static func kernelFloats(channels: Int, filters: Int) -> Int { points * channels * filters }
 
     /// Floats of the per-thread buffer `winogradConvolve` works in, for products over `channels`.
-    public static func scratchFloats(channels: Int, tile: WinogradTile = .f2x2) -> Int {
-        tile.points * tilesPerGroup * (channels + tileColumns)
-    }
+    public static func scratchFloats(channels: Int) -> Int { points * tilesPerGroup * (channels + tileColumns) }
 }
 
 /// `G g Gᵀ` for the 3x3 kernel `g(row, column)`, in double precision, each of its 16 entries
@@ -86,7 +74,7 @@ private func transformKernel(_ g: (Int, Int) -> Double, _ put: (Int, Double) -> 
 /// channels and the columns the `f` filters; `rotated` (for the input gradient) the kernel is
 /// turned 180 degrees and the rows are the filters, the columns the channels.
 public func packWinogradKernel(_ kernel: UnsafePointer<Float>, channels c: Int, filters f: Int, rotated: Bool,
-                               tile: WinogradTile = .f2x2, into packed: UnsafeMutablePointer<Float>) {
+                               into packed: UnsafeMutablePointer<Float>) {
     let (rows, columns) = rotated ? (f, c) : (c, f)
     precondition(columns % tileColumns == 0, "Winograd kernel blocks need a multiple of \(tileColumns) columns, not \(columns)")
     let w = tileColumns, blocks = columns / w
@@ -94,15 +82,10 @@ public func packWinogradKernel(_ kernel: UnsafePointer<Float>, channels c: Int, 
         for col in 0..<columns {
             let (ci, co) = rotated ? (col, r) : (r, col)
             let out = packed + (col / w * rows + r) * w + col % w, pointStride = blocks * rows * w
-            let g = { (y: Int, x: Int) -> Double in
+            transformKernel({ y, x in
                 let tap = rotated ? 8 - (3 * y + x) : 3 * y + x
                 return Double(kernel[(tap * c + ci) * f + co])
-            }
-            let put = { (point: Int, value: Double) in out[point * pointStride] = Float(value) }
-            switch tile {
-            case .f2x2: transformKernel(g, put)
-            case .f4x4: transformKernel4(g, put)
-            }
+            }, { point, value in out[point * pointStride] = Float(value) })
         }
     }
 }
@@ -121,32 +104,27 @@ public func packWinogradKernel(_ kernel: UnsafePointer<Float>, channels c: Int, 
 /// source is the output gradient, `padding` 2, the kernel packed `rotated`, and the output the
 /// input's size.
 public func winogradConvolve(_ source: UnsafePointer<Float>, images: Range<Int>, height: Int, width: Int, channels c: Int,
-                             padding: Int, tile: WinogradTile = .f2x2, packedKernel: UnsafePointer<Float>,
-                             bias: UnsafePointer<Float>?, columns n: Int,
+                             padding: Int, packedKernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?, columns n: Int,
                              outHeight: Int, outWidth: Int, region: (height: Int, width: Int)? = nil,
                              into output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
     precondition(c % Lanes.scalarCount == 0 && n % tileColumns == 0, "Winograd products over \(c) channels into \(n) columns")
-    let group = WinogradConvolution.tilesPerGroup, points = tile.points, w = tileColumns, m = tile.outputs
+    let group = WinogradConvolution.tilesPerGroup, points = WinogradConvolution.points, w = tileColumns
     let computed = (height: min(region?.height ?? outHeight, outHeight), width: min(region?.width ?? outWidth, outWidth))
-    let tilesDown = (computed.height + m - 1) / m, tilesAcross = (computed.width + m - 1) / m, tilesPerImage = tilesDown * tilesAcross
+    let tilesDown = (computed.height + 1) / 2, tilesAcross = (computed.width + 1) / 2, tilesPerImage = tilesDown * tilesAcross
     let transformed = scratch, products = scratch + points * group * c
     let tiles = images.count * tilesPerImage
     /// Tile `t` of the images: its image and its top-left output pixel.
     @inline(__always) func corner(_ t: Int) -> (image: Int, y: Int, x: Int) {
         let r = t % tilesPerImage
-        return (images.lowerBound + t / tilesPerImage, m * (r / tilesAcross), m * (r % tilesAcross))
+        return (images.lowerBound + t / tilesPerImage, 2 * (r / tilesAcross), 2 * (r % tilesAcross))
     }
     for first in stride(from: 0, to: tiles, by: group) {
         let count = min(group, tiles - first)
         for slot in 0..<count {
             let (b, y, x) = corner(first + slot)
-            let into = transformed + slot * c, pointStride = group * c
-            switch tile {
-            case .f2x2: transformInputTile(source, image: b, top: y - padding, left: x - padding, height: height, width: width,
-                                           channels: c, into: into, pointStride: pointStride)
-            case .f4x4: transformInputTile4(source, image: b, top: y - padding, left: x - padding, height: height, width: width,
-                                            channels: c, into: into, pointStride: pointStride)
-            }
+            transformInputTile(source, image: b, top: y - padding, left: x - padding,
+                               height: height, width: width, channels: c,
+                               into: transformed + slot * c, pointStride: group * c)
         }
         let rows = RowPointers(base: transformed, first: 0, count: count) { $0 * c }
         for block in stride(from: 0, to: n, by: w) {
@@ -158,17 +136,9 @@ public func winogradConvolve(_ source: UnsafePointer<Float>, images: Range<Int>,
             }
             for slot in 0..<count {
                 let (b, y, x) = corner(first + slot)
-                let (rows, across) = (min(m, computed.height - y), min(m, computed.width - x))
-                switch tile {
-                case .f2x2:
-                    transformOutputTile(products + slot * w, pointStride: group * w, bias: bias.map { $0 + block },
-                                        into: output + block, image: b, top: y, left: x, outHeight: outHeight, outWidth: outWidth,
-                                        rows: rows, across: across, columns: n)
-                case .f4x4:
-                    transformOutputTile4(products + slot * w, pointStride: group * w, bias: bias.map { $0 + block },
-                                         into: output + block, image: b, top: y, left: x, outHeight: outHeight, outWidth: outWidth,
-                                         rows: rows, across: across, columns: n)
-                }
+                transformOutputTile(products + slot * w, pointStride: group * w, bias: bias.map { $0 + block },
+                                    into: output + block, image: b, top: y, left: x, outHeight: outHeight, outWidth: outWidth,
+                                    rows: min(2, computed.height - y), across: min(2, computed.width - x), columns: n)
             }
         }
     }
@@ -240,134 +210,6 @@ private func transformOutputTile(_ m: UnsafePointer<Float>, pointStride: Int, bi
             let p = output + ((b * outHeight + top + i) * outWidth + left) * n + ch
             store(start + (r.v0 + r.v1 + r.v2), p)
             if across > 1 { store(start + (r.v1 - r.v2 - r.v3), p + n) }
-        }
-    }
-}
-
-// F(4x4, 3x3): the same steps on 6x6 input tiles, with Lavin and Gray's matrices.
-
-/// A value the transforms combine: lanes of channels, or rows of them.
-private protocol TileValue {
-    static func + (a: Self, b: Self) -> Self
-    static func - (a: Self, b: Self) -> Self
-    /// Every lane times `k`.
-    func times(_ k: Float) -> Self
-}
-
-extension SIMD16: TileValue where Scalar == Float {
-    @inline(__always)
-    fileprivate func times(_ k: Float) -> SIMD16<Float> { self * k }
-}
-
-/// Six values: a row, or a column, of a 6x6 tile.
-private struct Six<V: TileValue>: TileValue {
-    var v0, v1, v2, v3, v4, v5: V
-
-    @inline(__always)
-    init(_ v0: V, _ v1: V, _ v2: V, _ v3: V, _ v4: V, _ v5: V) { self.v0 = v0; self.v1 = v1; self.v2 = v2; self.v3 = v3; self.v4 = v4; self.v5 = v5 }
-
-    @inline(__always)
-    static func + (a: Six, b: Six) -> Six { Six(a.v0 + b.v0, a.v1 + b.v1, a.v2 + b.v2, a.v3 + b.v3, a.v4 + b.v4, a.v5 + b.v5) }
-
-    @inline(__always)
-    static func - (a: Six, b: Six) -> Six { Six(a.v0 - b.v0, a.v1 - b.v1, a.v2 - b.v2, a.v3 - b.v3, a.v4 - b.v4, a.v5 - b.v5) }
-
-    @inline(__always)
-    func times(_ k: Float) -> Six { Six(v0.times(k), v1.times(k), v2.times(k), v3.times(k), v4.times(k), v5.times(k)) }
-}
-
-/// `Bᵀ d` for one column (or row) of a 6x6 tile: Bᵀ = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0],
-/// [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]].
-@inline(__always)
-private func inputTransform4<V: TileValue>(_ d: Six<V>) -> Six<V> {
-    let a = d.v4 - d.v2  // shared by rows 3 and 4
-    return Six(d.v0.times(4) - d.v2.times(5) + d.v4,
-               d.v3 + d.v4 - (d.v1 + d.v2).times(4),
-               (d.v1 - d.v2).times(4) + d.v4 - d.v3,
-               (d.v3 - d.v1).times(2) + a,
-               (d.v1 - d.v3).times(2) + a,
-               d.v1.times(4) - d.v3.times(5) + d.v5)
-}
-
-/// `Aᵀ m` for one column (or row) of products, four outputs: Aᵀ = [[1, 1, 1, 1, 1, 0],
-/// [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]].
-@inline(__always)
-private func outputTransform4<V: TileValue>(_ m: Six<V>) -> (V, V, V, V) {
-    let (sum12, difference12) = (m.v1 + m.v2, m.v1 - m.v2)
-    let (sum34, difference34) = (m.v3 + m.v4, m.v3 - m.v4)
-    return (m.v0 + sum12 + sum34, difference12 + difference34.times(2), sum12 + sum34.times(4),
-            difference12 + difference34.times(8) + m.v5)
-}
-
-/// `G g Gᵀ` for F(4x4, 3x3), as `transformKernel`, with G = [[1/4, 0, 0], [-1/6, -1/6, -1/6],
-/// [-1/6, 1/6, -1/6], [1/24, 1/12, 1/6], [1/24, -1/12, 1/6], [0, 0, 1]]: 36 entries.
-@inline(__always)
-private func transformKernel4(_ g: (Int, Int) -> Double, _ put: (Int, Double) -> Void) {
-    typealias Column = (Double, Double, Double, Double, Double, Double)
-    @inline(__always) func column(_ g0: Double, _ g1: Double, _ g2: Double) -> Column {
-        (g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6, g0 / 24 + g1 / 12 + g2 / 6, g0 / 24 - g1 / 12 + g2 / 6, g2)
-    }
-    @inline(__always) func entry(_ c: Column, _ i: Int) -> Double {
-        switch i { case 0: c.0; case 1: c.1; case 2: c.2; case 3: c.3; case 4: c.4; default: c.5 }
-    }
-    // G g, column by column; then (G g) Gᵀ, row by row.
-    let (c0, c1, c2) = (column(g(0, 0), g(1, 0), g(2, 0)), column(g(0, 1), g(1, 1), g(2, 1)), column(g(0, 2), g(1, 2), g(2, 2)))
-    for i in 0..<6 {
-        let row = column(entry(c0, i), entry(c1, i), entry(c2, i))
-        for j in 0..<6 { put(6 * i + j, entry(row, j)) }
-    }
-}
-
-/// `Bᵀ d B` for the 6x6 tile of image `b` at (`top`, `left`), as `transformInputTile`.
-@inline(__always)
-private func transformInputTile4(_ source: UnsafePointer<Float>, image b: Int, top: Int, left: Int,
-                                 height: Int, width: Int, channels c: Int,
-                                 into out: UnsafeMutablePointer<Float>, pointStride: Int) {
-    // Bit 6i + j: pixel (top + i, left + j) lies in the image.
-    var inside = 0
-    for i in 0..<6 where (0..<height).contains(top + i) {
-        for j in 0..<6 where (0..<width).contains(left + j) { inside |= 1 << (6 * i + j) }
-    }
-    let zero = Lanes(repeating: 0), rowStride = width * c
-    let corner = ((b * height + top) * width + left) * c
-    for ch in stride(from: 0, to: c, by: Lanes.scalarCount) {
-        @inline(__always) func d(_ i: Int, _ j: Int) -> Lanes {
-            inside & (1 << (6 * i + j)) == 0 ? zero : load(source + (corner + i * rowStride + j * c + ch))
-        }
-        @inline(__always) func row(_ i: Int) -> Six<Lanes> { Six(d(i, 0), d(i, 1), d(i, 2), d(i, 3), d(i, 4), d(i, 5)) }
-        // Bᵀ d: rows combined; then each row's columns.
-        let t = inputTransform4(Six(row(0), row(1), row(2), row(3), row(4), row(5)))
-        @inline(__always) func put(_ i: Int, _ r: Six<Lanes>) {
-            let v = inputTransform4(r), p = out + 6 * i * pointStride + ch
-            store(v.v0, p); store(v.v1, p + pointStride); store(v.v2, p + 2 * pointStride)
-            store(v.v3, p + 3 * pointStride); store(v.v4, p + 4 * pointStride); store(v.v5, p + 5 * pointStride)
-        }
-        put(0, t.v0); put(1, t.v1); put(2, t.v2); put(3, t.v3); put(4, t.v4); put(5, t.v5)
-    }
-}
-
-/// `Aᵀ m A` (+ bias) for F(4x4, 3x3), as `transformOutputTile`: the first `rows` x `across` of
-/// the 4x4 outputs.
-@inline(__always)
-private func transformOutputTile4(_ m: UnsafePointer<Float>, pointStride: Int, bias: UnsafePointer<Float>?,
-                                  into output: UnsafeMutablePointer<Float>, image b: Int, top: Int, left: Int,
-                                  outHeight: Int, outWidth: Int, rows: Int, across: Int, columns n: Int) {
-    for ch in stride(from: 0, to: tileColumns, by: Lanes.scalarCount) {
-        @inline(__always) func row(_ i: Int) -> Six<Lanes> {
-            let p = m + 6 * i * pointStride + ch
-            return Six(load(p), load(p + pointStride), load(p + 2 * pointStride), load(p + 3 * pointStride),
-                       load(p + 4 * pointStride), load(p + 5 * pointStride))
-        }
-        // Aᵀ m: four rows of six.
-        let s = outputTransform4(Six(row(0), row(1), row(2), row(3), row(4), row(5)))
-        let start = bias.map { load($0 + ch) } ?? Lanes(repeating: 0)
-        for i in 0..<rows {
-            let y = outputTransform4(i == 0 ? s.0 : i == 1 ? s.1 : i == 2 ? s.2 : s.3)
-            let p = output + ((b * outHeight + top + i) * outWidth + left) * n + ch
-            store(start + y.0, p)
-            if across > 1 { store(start + y.1, p + n) }
-            if across > 2 { store(start + y.2, p + 2 * n) }
-            if across > 3 { store(start + y.3, p + 3 * n) }
         }
     }
 }

@@ -13,7 +13,7 @@
 /// needs. Most layers compute these products with the direct kernels (`Method.direct`,
 /// `convolveDirect`), which read the patches from the images in place; the others unfold a chunk
 /// with `im2col` and call OpenBLAS (`Method.patchMatrix`); a spec may ask for Winograd's
-/// F(2x2, 3x3) or F(4x4, 3x3) on 3x3 stride-1 layers (`Method.winograd`, Winograd.swift). That patch matrix is a chunk's, not the
+/// F(2x2, 3x3) on 3x3 stride-1 layers (`Method.winograd`, Winograd.swift). That patch matrix is a chunk's, not the
 /// batch's (conv2's would be 8.9 MB at batch 32), and backward unfolds the chunk again rather than
 /// keep it: re-reading a chunk that is in cache is cheaper than streaming the batch's through
 /// memory.
@@ -78,19 +78,8 @@ public final class Conv2D: ImageLocalLayer {
         /// im2col and OpenBLAS products: other shapes, or where the direct kernels are not enabled.
         case patchMatrix
         /// `winogradConvolve` forward and for the input gradient, the direct kernels for the
-        /// weight gradient (`WinogradConvolution.supports`): F(2x2, 3x3).
+        /// weight gradient (`WinogradConvolution.supports`).
         case winograd
-        /// The same with F(4x4, 3x3).
-        case winograd4
-
-        /// The Winograd tile, on a Winograd path.
-        public var winogradTile: WinogradTile? {
-            switch self {
-            case .winograd: .f2x2
-            case .winograd4: .f4x4
-            case .direct, .patchMatrix: nil
-            }
-        }
 
         /// How a convolution of `g` with `filters` filters runs when `choice` is asked for: the
         /// kernels asked for where they fit the shape, else what `auto` would run without the
@@ -99,10 +88,9 @@ public final class Conv2D: ImageLocalLayer {
             let direct = DirectConvolution.supports(g, filters: filters, inputGradient: inputGradient)
             switch choice == .auto ? ConvolutionChoice.automatic : choice {
             case .winograd where WinogradConvolution.supports(g, filters: filters): return .winograd
-            case .winograd4 where WinogradConvolution.supports(g, filters: filters): return .winograd4
             case .direct: return direct ? .direct : .patchMatrix
             case .im2col: return .patchMatrix
-            case .winograd, .winograd4, .auto: return DirectConvolution.enabled && direct ? .direct : .patchMatrix
+            case .winograd, .auto: return DirectConvolution.enabled && direct ? .direct : .patchMatrix
             }
         }
     }
@@ -135,9 +123,9 @@ public final class Conv2D: ImageLocalLayer {
         let w = tileColumns
         kernelFilterBlocks = method == .direct ? Tensor(shape: [filters / w, geometry.patchSize, w]) : nil
         kernelTapBlocks = method == .direct && computesInputGradient ? Tensor(shape: [geometry.patchSize / w, filters, w]) : nil
-        let transformed = [WinogradConvolution.kernelFloats(channels: geometry.channels, filters: filters, tile: method.winogradTile ?? .f2x2)]
-        winogradKernel = method.winogradTile != nil ? Tensor(shape: transformed) : nil
-        winogradRotatedKernel = method.winogradTile != nil && computesInputGradient ? Tensor(shape: transformed) : nil
+        let transformed = [WinogradConvolution.kernelFloats(channels: geometry.channels, filters: filters)]
+        winogradKernel = method == .winograd ? Tensor(shape: transformed) : nil
+        winogradRotatedKernel = method == .winograd && computesInputGradient ? Tensor(shape: transformed) : nil
     }
 
     /// Keras's 'same' padding of one dimension: the output is `ceil(size / strides)`, and the zeros
@@ -153,8 +141,6 @@ public final class Conv2D: ImageLocalLayer {
 
     /// How the passes are computed, from the shape.
     public let method: Method
-    /// The Winograd tile of the Winograd paths (F(2x2, 3x3) elsewhere, unused).
-    private var winogradTile: WinogradTile { method.winogradTile ?? .f2x2 }
 
     public var outputShape: [Int] { [geometry.outHeight, geometry.outWidth, filters] }
     public var parameters: [Parameter] { [kernel, bias] }
@@ -174,8 +160,7 @@ public final class Conv2D: ImageLocalLayer {
             packFilterBlocks(kernel.value.data, rows: geometry.patchSize, filters: filters, into: kernelFilterBlocks.data)
         }
         if let winogradKernel {
-            packWinogradKernel(kernel.value.data, channels: geometry.channels, filters: filters, rotated: false, tile: winogradTile,
-                               into: winogradKernel.data)
+            packWinogradKernel(kernel.value.data, channels: geometry.channels, filters: filters, rotated: false, into: winogradKernel.data)
         }
     }
 
@@ -186,7 +171,7 @@ public final class Conv2D: ImageLocalLayer {
         while scratch.count < workers {
             let rows = output.shape[0] * geometry.patchesPerImage
             let colShape = method == .patchMatrix ? [rows, geometry.patchSize] : [rows, filters]
-            let winograd = method.winogradTile.map { WinogradConvolution.scratchFloats(channels: max(geometry.channels, filters), tile: $0) } ?? 0
+            let winograd = method == .winograd ? WinogradConvolution.scratchFloats(channels: max(geometry.channels, filters)) : 0
             scratch.append(Scratch(col: Tensor(shape: colShape),
                                    kernelGradient: Tensor(shape: kernel.shape), biasGradient: Tensor(shape: bias.shape),
                                    rows: Tensor(shape: [geometry.patchesPerImage, filters]), winograd: Tensor(shape: [winograd])))
@@ -206,7 +191,7 @@ public final class Conv2D: ImageLocalLayer {
         padInput(images: images)
         if let winogradKernel {
             winogradConvolve(input.data, images: images, height: geometry.height, width: geometry.width, channels: geometry.channels,
-                             padding: 0, tile: winogradTile, packedKernel: winogradKernel.data, bias: bias.value.data, columns: filters,
+                             padding: 0, packedKernel: winogradKernel.data, bias: bias.value.data, columns: filters,
                              outHeight: geometry.outHeight, outWidth: geometry.outWidth, region: region, into: output.data,
                              scratch: scratch[worker].winograd.data)
         } else if let kernelFilterBlocks {
@@ -278,7 +263,7 @@ public final class Conv2D: ImageLocalLayer {
             packKernelTapBlocks(kernel.value.data, taps: geometry.patchSize, filters: filters, into: kernelTapBlocks.data)
         }
         if let winogradRotatedKernel {
-            packWinogradKernel(kernel.value.data, channels: geometry.channels, filters: filters, rotated: true, tile: winogradTile,
+            packWinogradKernel(kernel.value.data, channels: geometry.channels, filters: filters, rotated: true,
                                into: winogradRotatedKernel.data)
         }
         for s in scratch.prefix(workers).dropFirst() { s.kernelGradient.zero(); s.biasGradient.zero() }
@@ -294,7 +279,7 @@ public final class Conv2D: ImageLocalLayer {
                 // The full correlation of the output gradient with the kernel turned 180 degrees.
                 let g = geometry
                 winogradConvolve(gradOutput.data, images: images, height: g.outHeight, width: g.outWidth, channels: filters,
-                                 padding: 2, tile: winogradTile, packedKernel: winogradRotatedKernel.data, bias: nil, columns: g.channels,
+                                 padding: 2, packedKernel: winogradRotatedKernel.data, bias: nil, columns: g.channels,
                                  outHeight: g.height, outWidth: g.width, into: (paddedGradient ?? inputGradient).data,
                                  scratch: scratch[worker].winograd.data)
                 cropGradient(images: images)
@@ -441,7 +426,6 @@ extension Conv2D {
             case .direct: return "direct kernel" + padded
             case .patchMatrix: return "im2col + OpenBLAS" + padded
             case .winograd: return "Winograd F(2x2,3x3), weight gradient direct" + padded
-            case .winograd4: return "Winograd F(4x4,3x3), weight gradient direct" + padded
             }
         }
     }
