@@ -13,10 +13,10 @@
 /// needs. Most layers compute these products with the direct kernels (`Method.direct`,
 /// `convolveDirect`), which read the patches from the images in place; the others unfold a chunk
 /// with `im2col` and call OpenBLAS (`Method.patchMatrix`); a spec may ask for Winograd's
-/// F(2x2, 3x3) on 3x3 stride-1 layers (`Method.winograd`, Winograd.swift). That patch matrix is a chunk's, not the
-/// batch's (conv2's would be 8.9 MB at batch 32), and backward unfolds the chunk again rather than
-/// keep it: re-reading a chunk that is in cache is cheaper than streaming the batch's through
-/// memory.
+/// F(2x2, 3x3) on 3x3 stride-1 layers (`Method.winograd`, Winograd.swift). That patch matrix is
+/// a chunk's, not the batch's (conv2's would be 8.9 MB at batch 32), and backward unfolds the
+/// chunk again rather than keep it: re-reading a chunk that is in cache is cheaper than streaming
+/// the batch's through memory.
 public final class Conv2D: ImageLocalLayer {
     public let name: String
     /// The unpadded input sample, `[height, width, channels]`.
