@@ -11,11 +11,14 @@ import Foundation
 enum Interruption {
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
-    static func install() {
+    /// Takes SIGINT, SIGTERM and SIGUSR1 from now on. `relay`, when given, is called with each
+    /// signal first (`--jobs` passes it on to the runs it trains in child processes).
+    static func install(relay: (@Sendable (Int32) -> Void)? = nil) {
         for sig in [SIGINT, SIGTERM, SIGUSR1] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
+                relay?(sig)
                 if StopRequest.request() {
                     FileHandle.standardError.write(Data("\nstopping now; the last completed epoch is saved\n".utf8))
                     exit(130)
