@@ -48,7 +48,9 @@ enum Interruption {
 
     /// Called with each progress report; raises the test's SIGINT when its batch is reached.
     static func batchReported(_ p: BatchProgress) {
-        guard let at = interruptAt, p.epoch == at.epoch, p.batch >= at.batch else { return }
+        // Not when a stop is already on its way (a `--jobs` parent passed one on): a second signal
+        // would quit without saving.
+        guard let at = interruptAt, !StopRequest.isRequested, p.epoch == at.epoch, p.batch >= at.batch else { return }
         interruptAt = nil
         kill(getpid(), SIGINT)
         // The handler runs on a dispatch queue; wait for it, so the next batch sees the request.
