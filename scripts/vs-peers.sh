@@ -41,7 +41,7 @@ mkdir -p "$OUT"
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) exit 1; print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # The "sec" of the second JSON epoch line in a peer's log.
-second_epoch() { grep '^{' "$1" | sed -n 2p | sed 's/.*"sec": \([0-9.]*\).*/\1/'; }
+second_epoch() { grep '^{' "$1" | sed -n 2p | sed 's/.*"sec": \([0-9.]*\).*/\1/' | xargs -r printf '%.2f\n'; }
 
 # One tool on one case: appends the second epoch's seconds to $TMP/TOOL-CASE (and, for PyTorch,
 # its inference rate to $TMP/inf-TOOL).
@@ -87,7 +87,7 @@ for r in $(seq 1 "$ROUNDS"); do
   done
   echo "round $r/$ROUNDS: inference" >&2
   "$BIN" bench --epochs 0 --inference-only --data "$DATA" --out "$TMP/bench" | awk '/inference:/ {print $2}' >>"$TMP/inf-ours"
-  keras_inference >>"$TMP/inf-keras"
+  keras_inference 2>"$TMP/log-keras-inference" >>"$TMP/inf-keras" || { tail -n 20 "$TMP/log-keras-inference" >&2; exit 1; }
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
