@@ -69,6 +69,8 @@ enum ParallelRuns {
         var interrupted = false
     }
 
+    /// Trains `runs` in child processes, up to `jobs` at once, in the order given; no new run
+    /// starts after a signal or after a child was interrupted, and the ones running are stopped.
     static func train(_ runs: [ChildRun], jobs: Int) -> Outcome {
         let executable = selfExecutable()
         let state = SharedState()
