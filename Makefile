@@ -53,7 +53,7 @@ MD5_t10k-labels-idx1-ubyte := 27ae3e4e09519cfbb04c329615203637
 
 PREFIX ?= /usr/local
 
-.PHONY: all setup build build-info install record test test-slurm reproduce reproduce-fashion report case data data-check bench smoke-check clean help fuzz fuzz-build
+.PHONY: all setup build build-info install record test test-slurm reproduce reproduce-fashion report case data data-check bench vs-peers jobs-throughput smoke-check clean help fuzz fuzz-build
 
 all: build
 
@@ -66,6 +66,8 @@ help:
 	@echo "make case CASE=N train one case"
 	@echo "make report      rebuild tables and plots from existing runs"
 	@echo "make bench       measure speed (see results/bench/)"
+	@echo "make vs-peers    time Keras and PyTorch beside DigitLab (needs their venvs: scripts/vs-peers.sh)"
+	@echo "make jobs-throughput   time two 1-thread runs at once against one 2-thread run (for --jobs auto)"
 	@echo "make fuzz        fuzz the readers, FUZZ_SECONDS each (default 600); make -j2 fuzz runs two at once"
 	@echo "make data        download MNIST into data/mnist"
 	@echo "make setup       install the Debian packages the build needs"
@@ -169,6 +171,14 @@ smoke-check:
 
 bench: build data-check
 	$(BIN) bench
+
+# Optional, beside `make bench` (never in `make test`): the peers side by side, in venvs outside the
+# project (TF_VENV, TORCH_VENV), and whether several runs at once train faster here. Idle machine only.
+vs-peers: build data-check
+	scripts/vs-peers.sh
+
+jobs-throughput: build data-check
+	scripts/jobs-throughput.sh
 
 # Coverage-guided fuzzing (libFuzzer) of the readers: IDX, safetensors, specs, images. The fuzzers are
 # a package of their own in Fuzz/, built with -sanitize=fuzzer,address (linked by lld: gold fails on
