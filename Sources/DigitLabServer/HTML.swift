@@ -1,22 +1,8 @@
 import DigitLab
 import Foundation
 
-/// Text made safe inside HTML elements and attribute values.
-func html(_ s: String) -> String {
-    var out = ""
-    out.reserveCapacity(s.utf8.count)
-    for c in s {
-        switch c {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.append(c)
-        }
-    }
-    return out
-}
+/// Text made safe inside HTML elements and quoted attribute values (the reports' `Markup.escape`).
+func html(_ s: String) -> String { Markup.escape(s) }
 
 /// A path segment or query value made safe in a URL.
 func urlPart(_ s: String) -> String {

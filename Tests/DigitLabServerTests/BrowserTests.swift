@@ -13,7 +13,7 @@ import Testing
 @Suite("Server pages in a headless browser", .engineThreads,
        .enabled(if: WebDriver.available, "chromium and chromium-driver are not installed (make setup installs them); browser test skipped"))
 struct BrowserTests {
-    static let screenshots = ServerFixture.root + "/.build/browser-screenshots"
+    static let screenshots = TestPaths.root + "/.build/browser-screenshots"
 
     func save(_ browser: WebDriver, _ name: String) async throws {
         try FileManager.default.createDirectory(atPath: Self.screenshots, withIntermediateDirectories: true)

@@ -1,3 +1,4 @@
+import DigitLabTestSupport
 import DigitLab
 import DigitLabServer
 import Foundation
@@ -15,10 +16,10 @@ struct LiveRunTests {
         let configuration = try ServerFixture.results("live")
         let app = Application(router: DigitLabServer.router(configuration))
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServerFixture.tool)
+        process.executableURL = URL(fileURLWithPath: TestPaths.tool)
         process.arguments = ["run", "experiments/smoke.yaml", "--epochs", "20", "--out", configuration.results,
-                             "--data", ServerFixture.mnist, "--threads", "1"]
-        process.currentDirectoryURL = URL(fileURLWithPath: ServerFixture.root)
+                             "--data", TestPaths.mnist, "--threads", "1"]
+        process.currentDirectoryURL = URL(fileURLWithPath: TestPaths.root)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
