@@ -107,7 +107,10 @@ struct BrowserTests {
               for (var i = 0; i < d.length; i += 4) if (d[i] > 128) n++; return n > 20; });
             """) as? [Bool] == [true, true, true])
         #expect((try await browser.run("return document.getElementById('number-digits').textContent") as? String ?? "").contains("%"))
+        // Scrolled to the model chooser, so the screenshot holds the pad and every digit's line.
+        _ = try await browser.run("document.getElementById('model-form').scrollIntoView()")
         try await save(browser, "try-number")
+        _ = try await browser.run("window.scrollTo(0, 0)")
         // Clearing empties the number; a blank pad read says so in one line.
         try await browser.click("#clear")
         #expect(try await browser.run("return document.getElementById('number').textContent") as? String == "?")
