@@ -55,6 +55,8 @@ enum Page {
         img.chart,svg{max-width:100%;height:auto}fieldset{border:1px solid #ccd;margin:.4em 0}label{margin-right:.8em;white-space:nowrap}
         canvas#pad{background:#000;touch-action:none;cursor:crosshair;border:1px solid #445}
         .digit{font-size:3em;font-weight:bold;margin:0 .2em}.probs td{padding:.1em .4em}
+        .number{font-size:4.5em;font-weight:bold;letter-spacing:.08em;margin:0 .2em}
+        canvas.input28{width:84px;height:84px;image-rendering:pixelated;background:#000;display:block}
         """
 
     /// An HTML table from a header and rows of already-escaped cells.

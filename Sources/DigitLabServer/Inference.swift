@@ -20,6 +20,15 @@ struct PredictResponse: Encodable, Sendable {
     var readings: [PipelineReading]
 }
 
+/// A number read from an uploaded image: the reading `digitlab predict --number --json` prints,
+/// and what each digit looked like to the model.
+struct NumberResponse: Encodable, Sendable {
+    var model: String
+    var reading: NumberReading
+    /// Each digit's 28 x 28 input (`NumberReading.Digit.input`), in the reading's order.
+    var inputs: [[UInt8]]
+}
+
 /// Everything that runs the engine: reading digits and evaluating models on the test set. The
 /// engine's thread pool and a model's buffers serve one computation at a time, so all of it goes
 /// through this one actor. Models are loaded once and kept.
@@ -57,6 +66,13 @@ actor Inference {
             }
         }
         return PredictResponse(model: model.id, readings: readings)
+    }
+
+    /// The number in an image, read as `digitlab predict --number` reads it (mnist pipeline). Throws
+    /// `MNISTPipeline.Failure` when the image holds no number, `DataError` when it is no image.
+    func readNumber(bytes: [UInt8], name: String, model: SavedModel) throws -> NumberResponse {
+        let reading = try NumberReader(reader: try reader(model)).read(try ImageFile.decode(bytes, name: name), file: name)
+        return NumberResponse(model: model.id, reading: reading, inputs: reading.digits.map(\.input))
     }
 
     /// Evaluates a model on its dataset's test set and writes what `digitlab evaluate` writes into

@@ -20,7 +20,7 @@ struct BrowserTests {
         try await browser.screenshot().write(to: URL(fileURLWithPath: "\(Self.screenshots)/\(name).png"))
     }
 
-    @Test("the study's table and curves, a run's page, and a digit drawn on the canvas read by the model")
+    @Test("the study's table and curves, a run's page, a digit drawn on the canvas read by the model, and a number in number mode")
     func pages() async throws {
         var configuration = try ServerFixture.results("browser")
         configuration.port = 0
@@ -78,5 +78,43 @@ struct BrowserTests {
             for (var i = 0; i < d.length; i += 4) if (d[i] > 128) n++; return n;
             """) as? Int ?? 0 > 20)
         try await save(browser, "try")
+
+        // Number mode: a wider pad; the first three MNIST test digits (7, 2, 1, which the shipped
+        // model reads right) painted on it side by side at 6.4 times their size, then read.
+        let digits = try ServerFixture.testImages(3)
+        try await browser.click("#number-mode")
+        #expect(try await browser.run("return [document.getElementById('pad').width, document.getElementById('pad').height]") as? [Int] == [700, 200])
+        #expect(try await browser.run("return document.getElementById('result-mnist').hidden && !document.getElementById('result-number').hidden") as? Bool == true)
+        _ = try await browser.run("""
+            var pad = document.getElementById('pad'), ctx = pad.getContext('2d');
+            var square = document.createElement('canvas'); square.width = 28; square.height = 28;
+            var s = square.getContext('2d'), img = s.createImageData(28, 28);
+            arguments[0].forEach(function(pixels, k){
+              for (var i = 0; i < 784; i++) { img.data[4*i] = img.data[4*i+1] = img.data[4*i+2] = pixels[i]; img.data[4*i+3] = 255; }
+              s.putImageData(img, 0, 0);
+              ctx.drawImage(square, 40 + 210 * k, 10, 180, 180);
+            });
+            """, [digits.map { $0.pixels.map(Int.init) }])
+        try await browser.click("#read")
+        #expect(try await browser.waitUntil("return document.getElementById('number').textContent !== '?'"))
+        let label = digits.map { String($0.label) }.joined()
+        #expect(label == "721")
+        #expect(try await browser.run("return document.getElementById('number').textContent") as? String == label)
+        // Each digit's 28x28 input is drawn, with its probability.
+        #expect(try await browser.run("""
+            return Array.prototype.map.call(document.querySelectorAll('#number-digits canvas'), function(c){
+              var d = c.getContext('2d').getImageData(0, 0, 28, 28).data, n = 0;
+              for (var i = 0; i < d.length; i += 4) if (d[i] > 128) n++; return n > 20; });
+            """) as? [Bool] == [true, true, true])
+        #expect((try await browser.run("return document.getElementById('number-digits').textContent") as? String ?? "").contains("%"))
+        // Scrolled to the model chooser, so the screenshot holds the pad and every digit's line.
+        _ = try await browser.run("document.getElementById('model-form').scrollIntoView()")
+        try await save(browser, "try-number")
+        _ = try await browser.run("window.scrollTo(0, 0)")
+        // Clearing empties the number; a blank pad read says so in one line.
+        try await browser.click("#clear")
+        #expect(try await browser.run("return document.getElementById('number').textContent") as? String == "?")
+        try await browser.click("#read")
+        #expect(try await browser.waitUntil("return document.getElementById('error').textContent.indexOf('found no digit') >= 0"))
     }
 }

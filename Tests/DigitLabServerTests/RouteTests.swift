@@ -189,6 +189,60 @@ struct RouteTests {
         }
     }
 
+    @Test("try, number mode: MNIST test digits side by side read as the number their labels make, each digit with its box and input; no number gets a 422 and one line")
+    func predictNumber() async throws {
+        // The first four test digits, 7 2 1 0, which the shipped model reads right.
+        let number = try ServerFixture.testNumber(4)
+        #expect(number.label == "7210")
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/try?number=1", method: .get) { r in
+                let page = body(r)
+                #expect(page.contains("id=\"number-mode\" checked") && page.contains("<canvas id=\"pad\" width=\"700\" height=\"200\">"))
+                #expect(page.contains("id=\"result-mnist\" hidden") && !page.contains("id=\"result-number\" hidden"))
+            }
+            try await client.execute(uri: "/try", method: .get) { r in
+                #expect(body(r).contains("<canvas id=\"pad\" width=\"280\" height=\"280\">") && body(r).contains("id=\"result-number\" hidden"))
+            }
+            try await client.execute(uri: "/api/predict?model=models/case7&number=1", method: .post, body: ByteBuffer(bytes: number.png)) { r in
+                #expect(r.status == .ok)
+                let reply = try #require(try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any], "\(body(r))")
+                #expect(reply["model"] as? String == "models/case7")
+                let reading = try #require(reply["reading"] as? [String: Any])
+                #expect(reading["number"] as? String == number.label)
+                let digits = try #require(reading["digits"] as? [[String: Any]])
+                #expect(digits.map { $0["digit"] as? Int } == number.label.map { Int(String($0)) })
+                // Boxes left to right, each inside its 28 x 28 square (16-pixel margin, 34 pixels apart).
+                let boxes = digits.compactMap { $0["box"] as? [Int] }
+                #expect(boxes.count == 4 && boxes.allSatisfy { $0.count == 4 })
+                for (k, b) in boxes.enumerated() {
+                    #expect(b[0] >= 16 + 34 * k && b[0] + b[2] <= 16 + 34 * k + 28 && b[1] >= 16 && b[1] + b[3] <= 44, "digit \(k): \(b)")
+                }
+                for d in digits {
+                    #expect((d["probability"] as? Double ?? 0) > 0.5 && d["runner_up"] is Int && d["runner_up_probability"] is Double)
+                    #expect(d["split"] as? Bool == false && d["input"] == nil)
+                }
+                // What the model read of each digit: 784 bytes with a stroke in them.
+                let inputs = try #require(reply["inputs"] as? [[Int]])
+                #expect(inputs.count == 4 && inputs.allSatisfy { $0.count == 784 && $0.filter { $0 > 128 }.count > 20 })
+            }
+            // No number: a blank picture, and more than 20 candidate digits.
+            let blank = try ServerFixture.png(RasterImage(width: 120, height: 60, channels: 1, pixels: [UInt8](repeating: 0, count: 120 * 60)))
+            let many = try ServerFixture.testNumber(22)
+            for (what, png, words) in [("blank", blank, "found no digit"), ("22 digits", many.png, "22 candidate digits, more than 20")] {
+                try await client.execute(uri: "/api/predict?model=models/case7&number=1", method: .post, body: ByteBuffer(bytes: png)) { r in
+                    #expect(r.status == .unprocessableContent, "\(what): \(r.status)")
+                    let text = body(r)
+                    #expect(text.hasPrefix("upload: ") && text.contains(words), "\(what): \(text)")
+                    #expect(text.hasSuffix("\n") && text.dropLast().split(separator: "\n").count == 1, "\(what): one line: \(text)")
+                }
+            }
+            // Not an image is the same 4xx in number mode.
+            try await client.execute(uri: "/api/predict?model=models/case7&number=1", method: .post, body: ByteBuffer(string: "not an image at all")) { r in
+                #expect(r.status == .unsupportedMediaType)
+            }
+        }
+    }
+
     @Test("bad uploads get a 4xx and one line: over 10 MB, over the decoders' pixel limit, not an image, an unknown model; serving goes on")
     func badUploads() async throws {
         try await app.test(.router) { client in
