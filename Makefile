@@ -55,7 +55,7 @@ MD5_t10k-labels-idx1-ubyte := 27ae3e4e09519cfbb04c329615203637
 
 PREFIX ?= /usr/local
 
-.PHONY: all setup build build-info install record test test-slurm serve load reproduce reproduce-fashion report case data data-check bench smoke-check clean help fuzz fuzz-build
+.PHONY: all setup build build-info install record test test-slurm serve load reproduce reproduce-fashion report case data data-check bench vs-peers jobs-throughput smoke-check clean help fuzz fuzz-build
 
 all: build
 
@@ -70,6 +70,8 @@ help:
 	@echo "make serve       the study, runs, sweeps and the model in a browser: http://127.0.0.1:8080/ (PORT=N)"
 	@echo "make load        wrk against digitlab serve on loopback; writes results/bench/serve.md"
 	@echo "make bench       measure speed (see results/bench/)"
+	@echo "make vs-peers    time Keras and PyTorch beside DigitLab (needs their venvs: scripts/vs-peers.sh)"
+	@echo "make jobs-throughput   time two 1-thread runs at once against one 2-thread run (for --jobs auto)"
 	@echo "make fuzz        fuzz the readers, FUZZ_SECONDS each (default 600); make -j2 fuzz runs two at once"
 	@echo "make data        download MNIST into data/mnist"
 	@echo "make setup       install the Debian packages the build needs"
@@ -187,6 +189,14 @@ smoke-check:
 
 bench: build data-check
 	$(BIN) bench
+
+# Optional, beside `make bench` (never in `make test`): the peers side by side, in venvs outside the
+# project (TF_VENV, TORCH_VENV), and whether several runs at once train faster here. Idle machine only.
+vs-peers: build data-check
+	scripts/vs-peers.sh
+
+jobs-throughput: build data-check
+	scripts/jobs-throughput.sh
 
 # Coverage-guided fuzzing (libFuzzer) of the readers: IDX, safetensors, specs, images. The fuzzers are
 # a package of their own in Fuzz/, built with -sanitize=fuzzer,address (linked by lld: gold fails on

@@ -13,7 +13,9 @@ struct BLASInfo: ParsableCommand {
             always kept. `make test` runs the test suite under the same choice. Convolutions run \
             on DigitLab's direct kernels, except in a build without AVX-512 (`make` builds for \
             AVX-512 where the machine has it) where OpenBLAS runs AVX-512 kernels: there they run \
-            as im2col and OpenBLAS products. DIGITLAB_CONVOLUTION=direct or =im2col decides instead.
+            as im2col and OpenBLAS products. DIGITLAB_CONVOLUTION=direct, =im2col or =winograd \
+            decides instead, for specs that leave model.convolution at auto; a spec that sets it \
+            is run as it says.
             """)
 
     @Flag(help: "Print only the core type, for scripts.")
@@ -36,6 +38,8 @@ struct BLASInfo: ParsableCommand {
         let how = env["DIGITLAB_CONVOLUTION"].map { "DIGITLAB_CONVOLUTION=\($0), set by the environment" }
             ?? (DirectConvolution.usesAVX512 ? "this build has AVX-512 kernels"
                 : DirectConvolution.enabled ? "OpenBLAS runs no AVX-512 kernels here" : "OpenBLAS runs AVX-512 kernels here, this build's are AVX2")
-        print("Convolutions: \(DirectConvolution.enabled ? "direct \(kernels)" : "im2col and OpenBLAS products") (\(how))")
+        let others = DirectConvolution.enabled ? "direct \(kernels)" : "im2col and OpenBLAS products"
+        let runs = ConvolutionChoice.automatic == .winograd ? "Winograd F(2x2,3x3) where it fits (3x3, stride 1), the others " + others : others
+        print("Convolutions: \(runs) (\(how)); a spec's model.convolution may ask for others")
     }
 }

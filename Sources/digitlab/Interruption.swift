@@ -11,11 +11,14 @@ import Foundation
 enum Interruption {
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
-    static func install() {
+    /// Takes SIGINT, SIGTERM and SIGUSR1 from now on. `relay`, when given, is called with each
+    /// signal first (`--jobs` passes it on to the runs it trains in child processes).
+    static func install(relay: (@Sendable (Int32) -> Void)? = nil) {
         for sig in [SIGINT, SIGTERM, SIGUSR1] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
+                relay?(sig)
                 if StopRequest.request() {
                     FileHandle.standardError.write(Data("\nstopping now; the last completed epoch is saved\n".utf8))
                     exit(130)
@@ -45,7 +48,9 @@ enum Interruption {
 
     /// Called with each progress report; raises the test's SIGINT when its batch is reached.
     static func batchReported(_ p: BatchProgress) {
-        guard let at = interruptAt, p.epoch == at.epoch, p.batch >= at.batch else { return }
+        // Not when a stop is already on its way (a `--jobs` parent passed one on): a second signal
+        // would quit without saving.
+        guard let at = interruptAt, !StopRequest.isRequested, p.epoch == at.epoch, p.batch >= at.batch else { return }
         interruptAt = nil
         kill(getpid(), SIGINT)
         // The handler runs on a dispatch queue; wait for it, so the next batch sees the request.

@@ -9,7 +9,8 @@ struct Reproduce: ParsableCommand {
             Runs experiments/case1.yaml ... case8.yaml for each seed, skipping runs that have \
             already finished with the same resolved spec and resuming interrupted ones from their \
             last completed epoch, then writes results/summary.csv and results/summary.md with the \
-            paper's figures beside ours.
+            paper's figures beside ours. With --jobs N, N runs train at once, each in a `digitlab \
+            run` process of its own.
             """)
 
     @Option(help: "Run every case for seeds 0..<N (default: each spec's seeds, else its seed).")
@@ -24,6 +25,8 @@ struct Reproduce: ParsableCommand {
     @OptionGroup var data: DataOptions
 
     @OptionGroup var engine: ThreadOptions
+
+    @OptionGroup var jobs: JobsOption
 
     func run() throws {
         do {
@@ -40,25 +43,9 @@ struct Reproduce: ParsableCommand {
             let plans = (0..<(perSpec.map(\.count).max() ?? 0)).flatMap { i in perSpec.compactMap { i < $0.count ? $0[i] : nil } }
             let pending = plans.filter { !$0.isFinished }
             say("reproduce: \(plans.count) runs (\(specs.count) cases), \(plans.count - pending.count) already finished, \(pending.count) to train")
-            engine.apply()
-            let runner = Runner(dataDirectory: data.directory, observer: nil)
-            Interruption.install()
-            var failures: [String] = []
-            let started = Date()
-            for (i, plan) in pending.enumerated() {
-                let printer = ProgressPrinter(prefix: "[\(i + 1)/\(pending.count)\(overallETA(done: i, total: pending.count, since: started))] ")
-                runner.observer = printer
-                do {
-                    try runner.run(plan, resume: true)
-                } catch let held as RunLockHeld {
-                    say("[\(i + 1)/\(pending.count)] \(plan.spec.name) seed \(plan.seed): skipped, \(held.holder) is training it (\(held.directory))")
-                } catch let error as TrainingError {
-                    if case .interrupted = error {
-                        Interruption.exitResumable(error, resume: "digitlab reproduce (or make reproduce); finished runs are kept and skipped")
-                    }
-                    failures.append("\(plan.spec.name) seed \(plan.seed): \(error)")
-                }
-            }
+            let (jobCount, threads) = jobs.schedule(threads: engine.threads)
+            let failures = jobCount > 1 && !pending.isEmpty ? trainAtOnce(pending, jobs: jobCount, threads: threads)
+                : try trainOneByOne(pending, threads: threads)
             let allSpecs = try Reproduction.caseSpecs(experimentsDirectory: experiments)
             let table = try Reproduction.writeSummary(specs: allSpecs, resultsDirectory: data.results,
                                                       paperResults: paperResults(in: experiments))
@@ -74,6 +61,45 @@ struct Reproduce: ParsableCommand {
         } catch {
             fail(error)
         }
+    }
+
+    /// One run after another in this process, on `threads` threads; returns the failures.
+    private func trainOneByOne(_ pending: [RunPlan], threads: Int) throws -> [String] {
+        useEngineThreads(threads)
+        var failures: [String] = []
+        let runner = Runner(dataDirectory: data.directory, observer: nil)
+        Interruption.install()
+        let started = Date()
+        for (i, plan) in pending.enumerated() {
+            let printer = ProgressPrinter(prefix: "[\(i + 1)/\(pending.count)\(overallETA(done: i, total: pending.count, since: started))] ")
+            runner.observer = printer
+            do {
+                try runner.run(plan, resume: true)
+            } catch let held as RunLockHeld {
+                say("[\(i + 1)/\(pending.count)] \(plan.spec.name) seed \(plan.seed): skipped, \(held.holder) is training it (\(held.directory))")
+            } catch let error as TrainingError {
+                if case .interrupted = error {
+                    Interruption.exitResumable(error, resume: "digitlab reproduce (or make reproduce); finished runs are kept and skipped")
+                }
+                failures.append("\(plan.spec.name) seed \(plan.seed): \(error)")
+            }
+        }
+        return failures
+    }
+
+    /// --jobs N: the pending runs in child processes (`digitlab run SPEC --seed S --resume`), N at
+    /// once on `threads` threads each; returns the failures.
+    private func trainAtOnce(_ pending: [RunPlan], jobs: Int, threads: Int) -> [String] {
+        say("reproduce: up to \(jobs) runs at once, \(threads) engine thread\(threads == 1 ? "" : "s") each")
+        let children = pending.map { plan in
+            ChildRun(label: "\(plan.spec.name) seed \(plan.seed)",
+                     arguments: ["run", plan.spec.file, "--seed", String(plan.seed), "--resume", "--threads", String(threads),
+                                 "--out", data.results] + (data.directory.map { ["--data", $0] } ?? []),
+                     plan: plan)
+        }
+        let outcome = ParallelRuns.train(children, jobs: jobs)
+        ParallelRuns.exitIfInterrupted(outcome)
+        return outcome.failures
     }
 }
 

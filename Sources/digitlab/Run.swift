@@ -17,13 +17,14 @@ struct Run: ParsableCommand {
             With --task ID or --shard I/N, the specs are a sweep (see `digitlab plan`): every \
             spec at every point of its grid and for each of its seeds, as independent runs numbered \
             in a fixed order. --task runs one of them (a Slurm array task), --shard every N-th from \
-            I (a machine's share without Slurm). Finished runs are skipped and interrupted ones \
-            resume where they stopped.
+            I (a machine's share without Slurm), --jobs of them at once. Finished runs are skipped \
+            and interrupted ones resume where they stopped.
 
             Examples:
               digitlab run experiments/case7.yaml
               digitlab run --task 3 experiments/sweeps/case7-lr.yaml
               digitlab run --shard 0/2 --threads 1 experiments/sweeps/case7-lr.yaml
+              digitlab run --shard 0/1 --jobs 2 experiments/sweeps/case7-lr.yaml
             """)
 
     @Argument(help: ArgumentHelp("The experiment spec (YAML), e.g. experiments/case7.yaml; with --task or --shard, the sweep's specs.",
@@ -58,6 +59,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var engine: ThreadOptions
 
+    @OptionGroup var jobs: JobsOption
+
     @Option(help: .hidden)
     var expectPlan: String?
 
@@ -71,9 +74,11 @@ struct Run: ParsableCommand {
                 throw ValidationError("--task and --shard run the sweep as its specs plan it; put --epochs, --limit, --seed or --set into the specs (or their grid:).")
             }
             if let seeds, seeds < 1 { throw ValidationError("--seeds must be at least 1.") }
+            if task != nil && jobs.jobs != nil { throw ValidationError("--jobs goes with --shard: --task trains one run.") }
         } else {
             if specs.count > 1 { throw ValidationError("One spec at a time; several specs make a sweep: use --task ID or --shard I/N (see `digitlab plan`).") }
             if seeds != nil { throw ValidationError("--seeds goes with --task or --shard; for one run, use --seed.") }
+            if jobs.jobs != nil { throw ValidationError("--jobs goes with --shard (or `digitlab reproduce`): one run trains on --threads threads.") }
         }
     }
 
@@ -135,7 +140,9 @@ struct Run: ParsableCommand {
             } else if task == nil {
                 say("\(what): \(mine.count) of \(plan.runs.count) planned runs, \(mine.count - pending.count) already finished, \(pending.count) to train")
             }
-            engine.apply()
+            let (jobCount, threads) = task == nil ? jobs.schedule(threads: engine.threads) : (1, engine.threads ?? Runner.defaultThreads)
+            if jobCount > 1 && !pending.isEmpty { trainAtOnce(pending, of: plan, jobs: jobCount, threads: threads) }
+            useEngineThreads(threads)
             let runner = Runner(dataDirectory: data.directory, observer: nil)
             Interruption.install()
             var failures: [String] = []
@@ -165,5 +172,22 @@ struct Run: ParsableCommand {
         } catch {
             fail(error)
         }
+    }
+
+    /// --shard with --jobs N: the shard's pending runs in child processes (`digitlab run --task
+    /// ID`), N at once on `threads` threads each.
+    private func trainAtOnce(_ pending: [PlannedRun], of plan: SweepPlan, jobs: Int, threads: Int) -> Never {
+        say("shard \(shard!): up to \(jobs) runs at once, \(threads) engine thread\(threads == 1 ? "" : "s") each")
+        let children = pending.map { run in
+            ChildRun(label: "run \(run.id) (\(run.label))",
+                     arguments: ["run", "--task", String(run.id)] + specs + (seeds.map { ["--seeds", String($0)] } ?? [])
+                        + ["--threads", String(threads), "--out", data.results, "--expect-plan", plan.digest]
+                        + (data.directory.map { ["--data", $0] } ?? []),
+                     plan: run.plan)
+        }
+        let outcome = ParallelRuns.train(children, jobs: jobs)
+        ParallelRuns.exitIfInterrupted(outcome)
+        for f in outcome.failures { FileHandle.standardError.write(Data("error: \(f)\n".utf8)) }
+        Foundation.exit(outcome.failures.isEmpty ? 0 : 1)
     }
 }

@@ -67,16 +67,16 @@ struct DirectConvTests {
 
     @Test("a convolution goes direct when its filters, and its channels if it passes a gradient back, are multiples of the tile width")
     func choosesDirectPath() {
-        #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: 64, kernelSize: 3, capacity: 1, direct: false).method == .patchMatrix)
-        #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: 64, kernelSize: 3, capacity: 1, direct: true).method == .direct)
+        #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: 64, kernelSize: 3, capacity: 1, convolution: .im2col).method == .patchMatrix)
+        #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: 64, kernelSize: 3, capacity: 1, convolution: .direct).method == .direct)
         #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: 40, kernelSize: 3, capacity: 1).method == .patchMatrix)
         #expect(Conv2D(name: "c", inputShape: [13, 13, 64], filters: tileColumns + 8, kernelSize: 3, capacity: 1,
-                       direct: true).method == .patchMatrix)
+                       convolution: .direct).method == .patchMatrix)
         #expect(Conv2D(name: "c", inputShape: [13, 13, tileColumns / 2], filters: 64, kernelSize: 3, capacity: 1,
-                       direct: true).method == .patchMatrix)
+                       convolution: .direct).method == .patchMatrix)
         #expect(Conv2D(name: "c", inputShape: [13, 13, 3], filters: 64, kernelSize: 3, capacity: 1).method == .patchMatrix)
         #expect(Conv2D(name: "c", inputShape: [28, 28, 1], filters: 64, kernelSize: 3, capacity: 1,
-                       computesInputGradient: false, direct: true).method == .direct)
+                       computesInputGradient: false, convolution: .direct).method == .direct)
         #expect(Conv2D(name: "c", inputShape: [28, 28, 1], filters: 21, kernelSize: 3, capacity: 1,
                        computesInputGradient: false).method == .patchMatrix)
     }
@@ -85,9 +85,9 @@ struct DirectConvTests {
           arguments: [([28, 28, 1], false), ([13, 13, 64], true)])
     func layerPathsAgree(inputShape: [Int], computesInputGradient: Bool) {
         let batch = 5
-        let layers = [true, false].map {
+        let layers = [ConvolutionChoice.direct, .im2col].map {
             Conv2D(name: "c", inputShape: inputShape, filters: 64, kernelSize: 3, capacity: batch,
-                   computesInputGradient: computesInputGradient, direct: $0)
+                   computesInputGradient: computesInputGradient, convolution: $0)
         }
         #expect(layers.map(\.method) == [.direct, .patchMatrix])
         let x = randomTensor([batch] + inputShape, seed: 1)

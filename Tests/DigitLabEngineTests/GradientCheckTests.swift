@@ -100,13 +100,17 @@ struct GradientCheckTests {
         check(MaxPool2D(name: "pool", inputShape: [5, 7, 17], poolSize: poolSize, capacity: 2), batch: 2, input: input, step: 1e-2)
     }
 
-    @Test("Conv2D with 'same' padding or strides: input, kernel and bias gradients, on both paths where the direct kernels fit",
-          arguments: [(1, Conv2D.Padding.same, 3), (2, .same, 3), (2, .valid, 2), (1, .same, 2)])
+    @Test("Conv2D valid, with 'same' padding or strides: input, kernel and bias gradients, on im2col, the direct kernels and Winograd where they fit",
+          arguments: [(1, Conv2D.Padding.same, 3), (2, .same, 3), (2, .valid, 2), (1, .same, 2), (1, .valid, 3)])
     func paddedOrStridedConv2D(strides: Int, padding: Conv2D.Padding, kernel: Int) {
-        for (channels, direct) in [(3, false), (tileColumns, true)] {
+        for (channels, choice) in [(3, ConvolutionChoice.im2col), (tileColumns, .direct), (tileColumns, .winograd)] {
             let conv = Conv2D(name: "conv", inputShape: [7, 6, channels], filters: tileColumns, kernelSize: kernel, strides: strides,
-                              padding: padding, capacity: 2, direct: direct)
-            #expect((conv.method == .direct) == (direct && strides == 1))
+                              padding: padding, capacity: 2, convolution: choice)
+            switch choice {
+            case .winograd where strides == 1 && kernel == 3: #expect(conv.method == .winograd)
+            case .direct: #expect(conv.method == (strides == 1 ? .direct : .patchMatrix))
+            default: #expect(conv.method != .winograd)
+            }
             var rng = Xoshiro256(seed: 3)
             GlorotUniform.fill(conv.kernel.value, using: &rng)
             for i in 0..<conv.bias.value.count { conv.bias.value[i] = rng.uniform(-0.5, 0.5) }

@@ -16,9 +16,9 @@ struct ImageLocalStageTests {
     /// conv (13x13x8 → 11x11x16) → relu → pool, with random weights; `first` makes the conv a
     /// first layer, which computes no input gradient.
     func block(seed: UInt64, first: Bool, size: Int = 13, channels: Int = 8, filters: Int = 16,
-               direct: Bool = DirectConvolution.enabled) -> [any ImageLocalLayer] {
+               convolution: ConvolutionChoice = .auto) -> [any ImageLocalLayer] {
         let conv = Conv2D(name: "conv", inputShape: [size, size, channels], filters: filters, kernelSize: 3, capacity: 7,
-                          computesInputGradient: !first, direct: direct)
+                          computesInputGradient: !first, convolution: convolution)
         var rng = Xoshiro256(seed: seed)
         for p in conv.parameters { for i in 0..<p.value.count { p.value[i] = rng.uniform(-0.3, 0.3) } }
         return [conv,
@@ -28,8 +28,8 @@ struct ImageLocalStageTests {
 
     /// The same block as the plan runs it: one `ConvolutionBlock` (fused when the conv is direct).
     func fusedBlock(seed: UInt64, first: Bool, size: Int = 13, channels: Int = 8, filters: Int = 16,
-                    direct: Bool = DirectConvolution.enabled) -> ConvolutionBlock {
-        let layers = block(seed: seed, first: first, size: size, channels: channels, filters: filters, direct: direct)
+                    convolution: ConvolutionChoice = .auto) -> ConvolutionBlock {
+        let layers = block(seed: seed, first: first, size: size, channels: channels, filters: filters, convolution: convolution)
         return ConvolutionBlock(convolution: layers[0] as! Conv2D,
                                 pooling: RectifiedPooling(rectifier: layers[1] as! Activation, pooling: layers[2] as! MaxPool2D))
     }
@@ -130,7 +130,7 @@ struct ImageLocalStageTests {
         // 11x11 pooled to 5x5: the pooling drops a row and a column, whose gradient must be zero.
         // 26x26 pooled to 13x13: more rows than one buffer of the forward step holds.
         let gradOutput = randomTensor([batch, pooled, pooled, width], seed: 2)
-        let layers = block(seed: 3, first: first, size: size, channels: width, filters: width, direct: true)
+        let layers = block(seed: 3, first: first, size: size, channels: width, filters: width, convolution: .direct)
         #expect((layers[0] as! Conv2D).method == .direct)
         var x = input
         for layer in layers { x = ImageLocalStage(layers: [layer], imagesPerChunk: batch).forward(x, batch: batch, workers: 1) }
@@ -140,7 +140,7 @@ struct ImageLocalStageTests {
         let (output, grad) = (x.array, g.array)
         let gradients = layers[0].parameters.map(\.gradient.array)
 
-        let fused = fusedBlock(seed: 3, first: first, size: size, channels: width, filters: width, direct: true)
+        let fused = fusedBlock(seed: 3, first: first, size: size, channels: width, filters: width, convolution: .direct)
         #expect(fused.fused)
         let stage = ImageLocalStage(layers: [fused], imagesPerChunk: batch)
         let rowBytes = 2 * out * width * MemoryLayout<Float>.stride
@@ -157,6 +157,38 @@ struct ImageLocalStageTests {
         for (p, expected) in zip(fused.parameters, gradients) {
             let same = p.gradient.array == expected
             #expect(same, "\(p.name) gradient differs")
+        }
+    }
+
+    /// A Winograd convolution is not fused with its pooling, but computes only the outputs the
+    /// pooling's windows cover (conv2's 10x10 of 11x11, conv3's 2x2 of 3x3).
+    @Test("a Winograd convolution block gives exactly what its layers give one at a time, never reading the outputs it leaves out",
+          arguments: [(false, 13), (false, 5), (true, 13)])
+    func winogradBlockEqualsLayers(first: Bool, size: Int) {
+        let batch = 5, width = 2 * tileColumns, out = size - 2, pooled = out / 2
+        let input = randomTensor([batch, size, size, width], seed: 1)
+        let gradOutput = randomTensor([batch, pooled, pooled, width], seed: 2)
+        let layers = block(seed: 3, first: first, size: size, channels: width, filters: width, convolution: .winograd)
+        #expect((layers[0] as! Conv2D).method == .winograd)
+        var x = input
+        for layer in layers { x = ImageLocalStage(layers: [layer], imagesPerChunk: batch).forward(x, batch: batch, workers: 1) }
+        var g = gradOutput
+        for layer in layers.reversed() { g = ImageLocalStage(layers: [layer], imagesPerChunk: batch).backward(g, batch: batch, workers: 1) }
+        let (output, grad) = (x.array, g.array)
+        let gradients = layers[0].parameters.map(\.gradient.array)
+
+        let block = fusedBlock(seed: 3, first: first, size: size, channels: width, filters: width, convolution: .winograd)
+        #expect(!block.fused)
+        block.convolution.output.data.update(repeating: .nan, count: block.convolution.output.count)
+        let stage = ImageLocalStage(layers: [block], imagesPerChunk: 2)
+        #expect(stage.forward(input, batch: batch, workers: 2).array == output)
+        let computed = block.convolution.output.array
+        let left = (0..<batch * out * out).filter { p in (p % (out * out)) / out >= 2 * pooled || p % out >= 2 * pooled }
+        #expect(left.allSatisfy { p in (0..<width).allSatisfy { computed[p * width + $0].isNaN } }, "only the covered outputs are computed")
+        let stageGrad = stage.backward(gradOutput, batch: batch, workers: 1).array
+        if !first { #expect(stageGrad == grad) }
+        for (p, expected) in zip(block.parameters, gradients) {
+            #expect(p.gradient.array == expected, "\(p.name) gradient differs")
         }
     }
 }

@@ -30,11 +30,16 @@ struct KerasReferenceTests {
         Case(file: "keras_dense4", dense: [64, 64, 32, 10], l2: []),
     ]
 
-    /// A model loaded with the reference's initial weights and input batch; its labels.
-    static func model(_ c: Case, _ ref: ReferenceFile) throws -> (Model, [Int32]) {
+    /// The engine's own choice of convolution kernels, and Winograd's for conv2 and conv3: both
+    /// must match Keras at the same tolerances.
+    static let convolutions: [ConvolutionChoice] = [.auto, .winograd]
+
+    /// A model loaded with the reference's initial weights and input batch, its convolutions on
+    /// the kernels `convolution` asks for; its labels.
+    static func model(_ c: Case, _ ref: ReferenceFile, convolution: ConvolutionChoice = .auto) throws -> (Model, [Int32]) {
         let labels = try #require(ref["labels"]).int32s
         let model = Model(architecture: .paper(denseUnits: c.dense), capacity: labels.count,
-                          l2: Dictionary(uniqueKeysWithValues: c.l2.map { ($0, Float(0.01)) }))
+                          l2: Dictionary(uniqueKeysWithValues: c.l2.map { ($0, Float(0.01)) }), convolution: convolution)
         for (path, p) in model.namedParameters {
             let init_ = try #require(ref["init/sequential/" + path], "no initial weights for \(path)")
             #expect(init_.shape == p.shape, "\(path) shape")
@@ -79,26 +84,28 @@ struct KerasReferenceTests {
         #expect(err < 1e-6, "normalize relative error \(err)")
     }
 
-    @Test("every layer's activation matches Keras", arguments: cases)
-    func activations(_ c: Case) throws {
+    @Test("every layer's activation matches Keras", arguments: cases, convolutions)
+    func activations(_ c: Case, convolution: ConvolutionChoice) throws {
         let ref = try ReferenceFiles.load(c.file)
-        let (model, labels) = try Self.model(c, ref)
+        let (model, labels) = try Self.model(c, ref, convolution: convolution)
+        let methods = model.layers.compactMap { $0 as? Conv2D }.map(\.method)
+        if convolution == .winograd { #expect(methods.dropFirst() == [.winograd, .winograd], "conv2 and conv3 run \(methods.dropFirst())") }
         let acts = model.activations(batch: labels.count)
         for name in model.plan.layers.map(\.name) {
             let expected = try #require(ref["act/" + name], "reference has no act/\(name)")
             let ours = try #require(acts[name], "model has no layer \(name)")
             let err = relativeError(ours, expected.floats)
-            #expect(err < 1e-5, "\(c.file) act/\(name): relative error \(err)")
+            #expect(err < 1e-5, "\(c.file) act/\(name) (\(convolution)): relative error \(err)")
         }
     }
 
-    @Test("loss, every gradient and one Adam step match Keras", arguments: cases)
-    func lossGradientsAndAdam(_ c: Case) throws {
+    @Test("loss, every gradient and one Adam step match Keras", arguments: cases, convolutions)
+    func lossGradientsAndAdam(_ c: Case, convolution: ConvolutionChoice) throws {
         // Two workers, as training runs: the batch (of an odd size) split unevenly in two, weight
         // gradients summed per worker. (The image-local stage tests compare one, two and three
         // workers directly.)
         let ref = try ReferenceFiles.load(c.file)
-        let (model, labels) = try Self.model(c, ref)
+        let (model, labels) = try Self.model(c, ref, convolution: convolution)
         let batch = labels.count
         model.forward(batch: batch)
         let (data, reg) = labels.withUnsafeBufferPointer { l in
@@ -116,7 +123,7 @@ struct KerasReferenceTests {
         for (path, p) in model.namedParameters {
             let expected = try #require(ref["grad/sequential/" + path])
             let err = relativeError(p.gradient.array, expected.floats)
-            #expect(err < 1e-4, "\(c.file) grad \(path): relative error \(err)")
+            #expect(err < 1e-4, "\(c.file) grad \(path) (\(convolution)): relative error \(err)")
         }
 
         let adam = Adam(parameters: model.namedParameters.map(\.parameter))

@@ -14,8 +14,8 @@ struct CLITests {
     /// names them); a subcommand missing from `digitlab --help`, or an option missing from its
     /// help or described by nothing, fails.
     static let subcommandOptions: [String: [String]] = [
-        "run": ["--epochs", "--limit", "--seed", "--set", "--resume", "--task", "--shard", "--seeds", "--threads", "--data", "--out"],
-        "reproduce": ["--seeds", "--experiments", "--cases", "--data", "--out"],
+        "run": ["--epochs", "--limit", "--seed", "--set", "--resume", "--task", "--shard", "--seeds", "--threads", "--jobs", "--data", "--out"],
+        "reproduce": ["--seeds", "--experiments", "--cases", "--threads", "--jobs", "--data", "--out"],
         "report": ["--seeds", "--name", "--experiments", "--out"],
         "compare": ["--experiments", "--out", "--json", "--column", "--resamples", "--bootstrap-seed", "--method"],
         "verify": ["--local", "--record", "--experiments", "--all"],

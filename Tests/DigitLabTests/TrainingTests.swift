@@ -10,16 +10,19 @@ import Testing
 struct TrainingTests {
     static let data: Dataset? = try? Dataset.load(.mnist, directory: TestPaths.mnist)
 
-    static func config(limit: Int, rotation: Double = 0, l2: Bool = true) throws -> TrainingConfig {
+    static func config(limit: Int, rotation: Double = 0, l2: Bool = true, convolution: ConvolutionChoice = .auto) throws -> TrainingConfig {
         try baseConfig("training.limit=\(limit)", "training.validation_split=0.1", "regularization.l2_layers=\(l2 ? "[conv1]" : "[]")",
-                       "augmentation.rotation_range=\(rotation)")
+                       "augmentation.rotation_range=\(rotation)", "model.convolution=\(convolution.rawValue)")
     }
 
-    @Test("one epoch on 6,000 images reaches over 75% on 2,000 test images (chance: 10%)")
-    func learns() throws {
+    @Test("one epoch on 6,000 images reaches over 75% on 2,000 test images (chance: 10%), on the engine's own kernels and on Winograd's",
+          arguments: [ConvolutionChoice.auto, .winograd])
+    func learns(convolution: ConvolutionChoice) throws {
         let data = try #require(Self.data, "MNIST not found at \(TestPaths.mnist)")
-        let config = try Self.config(limit: 6000, l2: false)
+        let config = try Self.config(limit: 6000, l2: false, convolution: convolution)
         let trainer = Trainer(config: config, train: data.train)
+        let methods = trainer.model.layers.compactMap { $0 as? Conv2D }.map(\.method)
+        if convolution == .winograd { #expect(methods.dropFirst() == [.winograd, .winograd], "conv2 and conv3 run \(methods.dropFirst())") }
         let before = trainer.evaluate(data.test.prefix(2000))
         let record = try trainer.trainEpoch()
         let after = trainer.evaluate(data.test.prefix(2000))
@@ -30,10 +33,11 @@ struct TrainingTests {
         #expect(record.validationAccuracy != nil)
     }
 
-    @Test("the same config and seed give identical histories and weights; a resumed run equals an uninterrupted one")
-    func determinismAndResume() throws {
+    @Test("the same config and seed give identical histories and weights; a resumed run equals an uninterrupted one; Winograd's too",
+          arguments: [ConvolutionChoice.auto, .winograd])
+    func determinismAndResume(convolution: ConvolutionChoice) throws {
         let data = try #require(Self.data, "MNIST not found at \(TestPaths.mnist)")
-        let config = try Self.config(limit: 1200, rotation: 10)
+        let config = try Self.config(limit: 1200, rotation: 10, convolution: convolution)
         let a = Trainer(config: config, train: data.train)
         _ = try a.trainEpoch(); _ = try a.trainEpoch()
         let b = Trainer(config: config, train: data.train)

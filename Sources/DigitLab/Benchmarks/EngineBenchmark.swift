@@ -89,7 +89,8 @@ public struct EngineBenchmark: Sendable {
                      "- CPU: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores",
                      "- OpenBLAS core type: \(coreName)" + (coreTypeFromEnvironment.map { " (OPENBLAS_CORETYPE=\($0))" } ?? " (OpenBLAS's own choice)"),
                      "- engine threads: \(engineThreads) (each GEMM split into \(engineThreads) single-threaded OpenBLAS calls)",
-                     "- convolutions: " + (DirectConvolution.enabled ? "DigitLab's direct kernels (\(DirectConvolution.usesAVX512 ? "AVX-512" : "AVX2"), \(tileColumns) columns a tile)" : "im2col and OpenBLAS products")
+                     "- convolutions: " + (ConvolutionChoice.automatic == .winograd ? "Winograd F(2x2,3x3) where it fits, the others " : "")
+                        + (DirectConvolution.enabled ? "DigitLab's direct kernels (\(DirectConvolution.usesAVX512 ? "AVX-512" : "AVX2"), \(tileColumns) columns a tile)" : "im2col and OpenBLAS products")
                         + (ProcessInfo.processInfo.environment["DIGITLAB_CONVOLUTION"].map { " (DIGITLAB_CONVOLUTION=\($0))" } ?? ""),
                      "- ceiling (large sgemm, the better of the engine's split and OpenBLAS's threads), checked \(ceilingChecks.count) times through the sitting: "
                         + ceilingChecks.map { fixed($0, 0) }.joined(separator: ", ") + " GFLOP/s; each figure below is set against the checks just before and after it",

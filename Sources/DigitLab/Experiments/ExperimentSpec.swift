@@ -51,6 +51,8 @@ public struct ExperimentSpec: Sendable {
     }
     /// `model.layers`, when the spec gives it.
     var layerList: [LayerEntry]?
+    /// The kernels the network's convolutions are asked to run on (`model.convolution`).
+    public var convolution = ConvolutionChoice.auto
 
     public enum OptimizerName: String, Sendable, CaseIterable { case adam, sgd, rmsprop }
     /// The `optimizer.` keys as read; `optimizer` is made from them.
@@ -162,7 +164,8 @@ public struct ExperimentSpec: Sendable {
         let reader = SpecReader(values: values)
         for field in SpecSchema.fields { try field.read(reader, &self) }
 
-        _plan = try Self.plan(shorthand: shorthand, layers: layerList, l2Layers: l2Layers, l2Factor: l2Factor, reader: reader, file: file)
+        _plan = try Self.plan(shorthand: shorthand, layers: layerList, l2Layers: l2Layers, l2Factor: l2Factor,
+                              convolution: convolution, reader: reader, file: file)
         optimizer = try Self.optimizer(optimizerKeys, reader: reader)
         if let problem = standardization.problem {
             throw reader.error("preprocessing.zca_whitening", problem)
@@ -176,6 +179,7 @@ public struct ExperimentSpec: Sendable {
     /// The network's plan from the shorthand or the layer list, with every problem pointing at
     /// the key, or the layer entry, that causes it.
     private static func plan(shorthand s: Shorthand, layers: [LayerEntry]?, l2Layers: [String], l2Factor: Double,
+                             convolution: ConvolutionChoice,
                              reader: SpecReader, file: String) throws -> LayerPlan {
         let given = SpecSchema.shorthandKeys.filter { reader.values[$0] != nil }
         let architecture: Architecture
@@ -206,7 +210,8 @@ public struct ExperimentSpec: Sendable {
         }
         let plan: LayerPlan
         do {
-            plan = try LayerPlan(architecture, l2: Dictionary(uniqueKeysWithValues: l2Layers.map { ($0, Float(l2Factor)) }))
+            plan = try LayerPlan(architecture, l2: Dictionary(uniqueKeysWithValues: l2Layers.map { ($0, Float(l2Factor)) }),
+                                 convolution: convolution)
         } catch {
             throw located(error.index, error.message)
         }

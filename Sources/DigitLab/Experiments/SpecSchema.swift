@@ -1,3 +1,4 @@
+import DigitLabEngine
 import Foundation
 
 /// Every key a spec may hold, its type, its allowed range and its meaning. Parsing is strict: a
@@ -162,6 +163,8 @@ public enum SpecSchema {
               "the paper's shorthand: units of every dense layer, the last being the number of classes (10)"),
         field("model.layers", .layers, \.layerList,
               "the network as a list of layers instead of the shorthand (`digitlab spec-keys` lists the types and their settings)"),
+        field("model.convolution", .choice(ConvolutionChoice.allCases.map(\.rawValue)), \.convolution, default: "auto",
+              "the kernels 3x3 convolutions run on: auto (the direct kernels, or im2col where OpenBLAS's are faster; DIGITLAB_CONVOLUTION may decide), direct, im2col, or winograd (F(2x2,3x3) where channels and filters are multiples of the tile width; other layers as auto)"),
         field("regularization.l2_factor", .double(0...10, openLow: false, openHigh: false), \.l2Factor,
               "the L2 factor lambda: the loss gains lambda * sum(w^2)"),
         field("regularization.l2_layers", .stringList, \.l2Layers, "layers (conv1, conv2, ..., dense1, ...) whose kernel and bias carry the L2 term"),

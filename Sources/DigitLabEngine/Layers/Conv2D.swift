@@ -12,10 +12,11 @@
 /// `[kh, kw, in, out]`, which read row-major is already the `[kh·kw·in, out]` matrix the product
 /// needs. Most layers compute these products with the direct kernels (`Method.direct`,
 /// `convolveDirect`), which read the patches from the images in place; the others unfold a chunk
-/// with `im2col` and call OpenBLAS (`Method.patchMatrix`). That patch matrix is a chunk's, not the
-/// batch's (conv2's would be 8.9 MB at batch 32), and backward unfolds the chunk again rather than
-/// keep it: re-reading a chunk that is in cache is cheaper than streaming the batch's through
-/// memory.
+/// with `im2col` and call OpenBLAS (`Method.patchMatrix`); a spec may ask for Winograd's
+/// F(2x2, 3x3) on 3x3 stride-1 layers (`Method.winograd`, Winograd.swift). That patch matrix is
+/// a chunk's, not the batch's (conv2's would be 8.9 MB at batch 32), and backward unfolds the
+/// chunk again rather than keep it: re-reading a chunk that is in cache is cheaper than streaming
+/// the batch's through memory.
 public final class Conv2D: ImageLocalLayer {
     public let name: String
     /// The unpadded input sample, `[height, width, channels]`.
@@ -51,6 +52,11 @@ public final class Conv2D: ImageLocalLayer {
     /// (so nil exactly when the input gradient goes through im2col or is not needed); refreshed
     /// each backward.
     private let kernelTapBlocks: Tensor?
+    /// On the Winograd path, the kernel's transform for the forward pass and the rotated kernel's
+    /// for the input gradient (`packWinogradKernel`), refreshed each forward and each backward like
+    /// the direct path's blocks; nil elsewhere (the second also without an input gradient).
+    private let winogradKernel: Tensor?
+    private let winogradRotatedKernel: Tensor?
 
     private struct Scratch {
         /// The patch matrix (`.patchMatrix`) or the chunk's output gradient in filter blocks
@@ -61,6 +67,8 @@ public final class Conv2D: ImageLocalLayer {
         /// Output rows of one image for `forward(rows:ofImage:worker:)`: sized for all of them,
         /// but only the few rows a call computes are ever touched.
         let rows: Tensor
+        /// Transformed tiles and their products, for `winogradConvolve` (empty off that path).
+        let winograd: Tensor
     }
 
     /// How the layer's passes are computed.
@@ -69,13 +77,29 @@ public final class Conv2D: ImageLocalLayer {
         case direct
         /// im2col and OpenBLAS products: other shapes, or where the direct kernels are not enabled.
         case patchMatrix
+        /// `winogradConvolve` forward and for the input gradient, the direct kernels for the
+        /// weight gradient (`WinogradConvolution.supports`).
+        case winograd
+
+        /// How a convolution of `g` with `filters` filters runs when `choice` is asked for: the
+        /// kernels asked for where they fit the shape, else what `auto` would run without the
+        /// environment (`ConvolutionChoice`).
+        public static func chosen(_ choice: ConvolutionChoice, for g: ConvGeometry, filters: Int, inputGradient: Bool) -> Method {
+            let direct = DirectConvolution.supports(g, filters: filters, inputGradient: inputGradient)
+            switch choice == .auto ? ConvolutionChoice.automatic : choice {
+            case .winograd where WinogradConvolution.supports(g, filters: filters): return .winograd
+            case .direct: return direct ? .direct : .patchMatrix
+            case .im2col: return .patchMatrix
+            case .winograd, .auto: return DirectConvolution.enabled && direct ? .direct : .patchMatrix
+            }
+        }
     }
 
     /// A `filters`-filter `kernelSize`x`kernelSize` convolution of `inputShape` (HWC) images, with
-    /// buffers for `capacity` images; `direct: false` keeps it on im2col and OpenBLAS whatever its
-    /// shape (`Method`).
+    /// buffers for `capacity` images, on the kernels `convolution` asks for where they fit its
+    /// shape (`Method.chosen`).
     public init(name: String, inputShape: [Int], filters: Int, kernelSize: Int, strides: Int = 1, padding: Padding = .valid,
-                capacity: Int, computesInputGradient: Bool = true, direct: Bool = DirectConvolution.enabled) {
+                capacity: Int, computesInputGradient: Bool = true, convolution: ConvolutionChoice = .auto) {
         precondition(inputShape.count == 3, "Conv2D input must be [height, width, channels]")
         self.name = name
         self.inputShape = inputShape
@@ -95,11 +119,13 @@ public final class Conv2D: ImageLocalLayer {
         bias = Parameter(name: "bias", shape: [filters])
         output = Tensor(shape: [capacity, geometry.outHeight, geometry.outWidth, filters])
         inputGradient = computesInputGradient ? Tensor(shape: [capacity] + inputShape) : nil
-        method = direct && DirectConvolution.supports(geometry, filters: filters, inputGradient: computesInputGradient)
-            ? .direct : .patchMatrix
+        method = .chosen(convolution, for: geometry, filters: filters, inputGradient: computesInputGradient)
         let w = tileColumns
         kernelFilterBlocks = method == .direct ? Tensor(shape: [filters / w, geometry.patchSize, w]) : nil
         kernelTapBlocks = method == .direct && computesInputGradient ? Tensor(shape: [geometry.patchSize / w, filters, w]) : nil
+        let transformed = [WinogradConvolution.kernelFloats(channels: geometry.channels, filters: filters)]
+        winogradKernel = method == .winograd ? Tensor(shape: transformed) : nil
+        winogradRotatedKernel = method == .winograd && computesInputGradient ? Tensor(shape: transformed) : nil
     }
 
     /// Keras's 'same' padding of one dimension: the output is `ceil(size / strides)`, and the zeros
@@ -120,7 +146,7 @@ public final class Conv2D: ImageLocalLayer {
     public var parameters: [Parameter] { [kernel, bias] }
     public var forwardFLOPs: Int { 2 * geometry.patchesPerImage * geometry.patchSize * filters }
     public var workingFloatsPerImage: Int {
-        let chunkScratch = geometry.patchesPerImage * (method == .direct ? filters : geometry.patchSize)
+        let chunkScratch = geometry.patchesPerImage * (method == .patchMatrix ? geometry.patchSize : filters)
         let inputFloats = inputShape.reduce(1, *), paddedFloats = paddedInput?.sampleCount ?? 0
         return chunkScratch + geometry.patchesPerImage * filters + paddedFloats
             + (computesInputGradient ? inputFloats + (paddedGradient?.sampleCount ?? 0) : 0)
@@ -133,25 +159,42 @@ public final class Conv2D: ImageLocalLayer {
         if let kernelFilterBlocks {
             packFilterBlocks(kernel.value.data, rows: geometry.patchSize, filters: filters, into: kernelFilterBlocks.data)
         }
+        if let winogradKernel {
+            packWinogradKernel(kernel.value.data, channels: geometry.channels, filters: filters, rotated: false, into: winogradKernel.data)
+        }
     }
 
     /// One buffer per worker: the patch matrix, reused for the input gradient's, or on the direct
-    /// path the chunk's output gradient in filter blocks. It is sized for the whole capacity, but
-    /// mapped page by page: only a chunk's rows are touched.
+    /// and Winograd paths the chunk's output gradient in filter blocks. It is sized for the whole
+    /// capacity, but mapped page by page: only a chunk's rows are touched.
     private func reserveScratch(workers: Int) {
         while scratch.count < workers {
             let rows = output.shape[0] * geometry.patchesPerImage
-            let colShape = method == .direct ? [rows, filters] : [rows, geometry.patchSize]
+            let colShape = method == .patchMatrix ? [rows, geometry.patchSize] : [rows, filters]
+            let winograd = method == .winograd ? WinogradConvolution.scratchFloats(channels: max(geometry.channels, filters)) : 0
             scratch.append(Scratch(col: Tensor(shape: colShape),
                                    kernelGradient: Tensor(shape: kernel.shape), biasGradient: Tensor(shape: bias.shape),
-                                   rows: Tensor(shape: [geometry.patchesPerImage, filters])))
+                                   rows: Tensor(shape: [geometry.patchesPerImage, filters]), winograd: Tensor(shape: [winograd])))
         }
     }
 
     public func forward(images: Range<Int>, worker: Int) {
+        forward(images: images, worker: worker, region: nil)
+    }
+
+    /// `forward(images:worker:)`, where on the Winograd path only the outputs in the top-left
+    /// `region` are computed (the rest of `output` is left as it was): those a pooling whose
+    /// windows tile the image reads (conv2's 10x10 of 11x11, conv3's 2x2 of 3x3), as the fused
+    /// direct step computes only those. Other paths compute every output.
+    public func forward(images: Range<Int>, worker: Int, region: (height: Int, width: Int)?) {
         guard let input else { preconditionFailure("\(name): forward before prepareForward") }
         padInput(images: images)
-        if let kernelFilterBlocks {
+        if let winogradKernel {
+            winogradConvolve(input.data, images: images, height: geometry.height, width: geometry.width, channels: geometry.channels,
+                             padding: 0, packedKernel: winogradKernel.data, bias: bias.value.data, columns: filters,
+                             outHeight: geometry.outHeight, outWidth: geometry.outWidth, region: region, into: output.data,
+                             scratch: scratch[worker].winograd.data)
+        } else if let kernelFilterBlocks {
             convolveDirect(input.data, images: images, geometry: geometry, kernelFilterBlocks: kernelFilterBlocks.data,
                            bias: bias.value.data, filters: filters, into: output.data)
         } else {
@@ -219,6 +262,10 @@ public final class Conv2D: ImageLocalLayer {
         if let kernelTapBlocks {
             packKernelTapBlocks(kernel.value.data, taps: geometry.patchSize, filters: filters, into: kernelTapBlocks.data)
         }
+        if let winogradRotatedKernel {
+            packWinogradKernel(kernel.value.data, channels: geometry.channels, filters: filters, rotated: true,
+                               into: winogradRotatedKernel.data)
+        }
         for s in scratch.prefix(workers).dropFirst() { s.kernelGradient.zero(); s.biasGradient.zero() }
     }
 
@@ -228,6 +275,15 @@ public final class Conv2D: ImageLocalLayer {
         if let blocks = outputGradientBlocks(worker: worker) {
             packFilterBlocks(dOut, rows: pixels, filters: filters, into: blocks)
             backwardFromBlocks(images: images, worker: worker)
+            if let inputGradient, let winogradRotatedKernel {
+                // The full correlation of the output gradient with the kernel turned 180 degrees.
+                let g = geometry
+                winogradConvolve(gradOutput.data, images: images, height: g.outHeight, width: g.outWidth, channels: filters,
+                                 padding: 2, packedKernel: winogradRotatedKernel.data, bias: nil, columns: g.channels,
+                                 outHeight: g.height, outWidth: g.width, into: (paddedGradient ?? inputGradient).data,
+                                 scratch: scratch[worker].winograd.data)
+                cropGradient(images: images)
+            }
             return
         }
         guard let input else { preconditionFailure("\(name): backward before forward") }
@@ -252,12 +308,13 @@ public final class Conv2D: ImageLocalLayer {
     /// convolution writes its gradient there itself (`MaxPool2D.Destination.filterBlocks`), which
     /// saves writing the gradient as an image and copying it.
     public func outputGradientBlocks(worker: Int) -> UnsafeMutablePointer<Float>? {
-        method == .direct ? scratch[worker].col.data : nil
+        method == .patchMatrix ? nil : scratch[worker].col.data
     }
 
     /// The direct backward pass of `images`, from their output gradient already in
     /// `outputGradientBlocks(worker:)`: bias and kernel gradients into `worker`'s partial sums, and
-    /// the input gradient if the layer computes one.
+    /// the input gradient if the layer computes one (on the direct path; the Winograd path's comes
+    /// from `backward`).
     public func backwardFromBlocks(images: Range<Int>, worker: Int) {
         guard let input, let blocks = outputGradientBlocks(worker: worker) else {
             preconditionFailure("\(name): backward before forward, or not on the direct path")
@@ -341,25 +398,35 @@ extension Conv2D {
         /// The engine layer itself, for a plan that fuses it with what follows.
         public func make(name: String, input: [Int], context: LayerContext) -> Conv2D {
             Conv2D(name: name, inputShape: input, filters: filters, kernelSize: kernelSize, strides: strides, padding: padding,
-                   capacity: context.capacity, computesInputGradient: context.computesInputGradient)
+                   capacity: context.capacity, computesInputGradient: context.computesInputGradient, convolution: context.convolution)
         }
 
         public func makeLayer(name: String, input: [Int], context: LayerContext) -> BuiltLayer {
             .imageLocal(make(name: name, input: input, context: context))
         }
 
-        /// Whether the direct kernels take it (`Conv2D.Method`), for an input of `input`.
-        public func runsDirect(input: [Int], computesInputGradient: Bool) -> Bool {
+        /// How the layer runs (`Conv2D.Method.chosen`) for an input of `input` when `convolution`
+        /// is asked for.
+        public func method(input: [Int], computesInputGradient: Bool, convolution: ConvolutionChoice) -> Conv2D.Method {
             let (top, bottom) = padding == .same ? Conv2D.samePadding(input[0], kernelSize, strides) : (0, 0)
             let (left, right) = padding == .same ? Conv2D.samePadding(input[1], kernelSize, strides) : (0, 0)
             let g = ConvGeometry(height: input[0] + top + bottom, width: input[1] + left + right, channels: input[2],
                                  kernelHeight: kernelSize, kernelWidth: kernelSize, stride: strides)
-            return DirectConvolution.enabled && DirectConvolution.supports(g, filters: filters, inputGradient: computesInputGradient)
+            return .chosen(convolution, for: g, filters: filters, inputGradient: computesInputGradient)
         }
 
         public func kernel(for input: [Int], computesInputGradient: Bool) -> String? {
+            kernel(for: input, computesInputGradient: computesInputGradient, convolution: .auto)
+        }
+
+        /// `kernel(for:computesInputGradient:)` when `convolution` is asked for.
+        public func kernel(for input: [Int], computesInputGradient: Bool, convolution: ConvolutionChoice) -> String {
             let padded = padding == .same ? ", zero-padded copy" : ""
-            return (runsDirect(input: input, computesInputGradient: computesInputGradient) ? "direct kernel" : "im2col + OpenBLAS") + padded
+            switch method(input: input, computesInputGradient: computesInputGradient, convolution: convolution) {
+            case .direct: return "direct kernel" + padded
+            case .patchMatrix: return "im2col + OpenBLAS" + padded
+            case .winograd: return "Winograd F(2x2,3x3), weight gradient direct" + padded
+            }
         }
     }
 }

@@ -48,7 +48,8 @@ public final class RectifiedPooling: ImageLocalLayer {
 /// writes its gradient straight into the convolution's output-gradient buffer in the layout the
 /// convolution's kernels read (`Conv2D.outputGradientBlocks`), so conv1's 26x26x64 gradient is
 /// written once instead of written, read for the bias gradient, copied and read. Otherwise the
-/// convolution runs alone and the ReLU and pooling as a `RectifiedPooling`.
+/// convolution runs alone and the ReLU and pooling as a `RectifiedPooling`; a Winograd
+/// convolution then computes only the outputs the pooling's windows cover.
 public final class ConvolutionBlock: ImageLocalLayer {
     public let convolution: Conv2D
     public let pooling: RectifiedPooling
@@ -85,7 +86,10 @@ public final class ConvolutionBlock: ImageLocalLayer {
 
     public func forward(images: Range<Int>, worker: Int) {
         guard fused else {
-            convolution.forward(images: images, worker: worker)
+            // Only the rows and columns the pooling's windows cover (on the Winograd path).
+            let pool = pooling.pooling
+            convolution.forward(images: images, worker: worker,
+                                region: (pool.outputHeight * pool.poolSize, pool.outputWidth * pool.poolSize))
             pooling.forward(images: images, worker: worker)
             return
         }

@@ -150,9 +150,12 @@ public struct LayerContext {
     public let computesInputGradient: Bool
     /// The generator dropout layers draw their masks from (one per network, checkpointed).
     public let random: RandomSource
+    /// The kernels convolutions are asked to run on (the plan's).
+    public let convolution: ConvolutionChoice
 
-    public init(capacity: Int, computesInputGradient: Bool, random: RandomSource) {
+    public init(capacity: Int, computesInputGradient: Bool, random: RandomSource, convolution: ConvolutionChoice = .auto) {
         self.capacity = capacity; self.computesInputGradient = computesInputGradient; self.random = random
+        self.convolution = convolution
     }
 }
 

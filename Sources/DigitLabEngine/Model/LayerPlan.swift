@@ -58,6 +58,8 @@ public struct LayerPlan: Sendable, Equatable {
     }
 
     public let architecture: Architecture
+    /// The kernels its convolutions are asked to run on (a spec's `model.convolution`).
+    public let convolution: ConvolutionChoice
     public let layers: [Layer]
     public let steps: [Step]
     /// The softmax's name in the plan (its own layer's, or the last dense layer's).
@@ -68,9 +70,10 @@ public struct LayerPlan: Sendable, Equatable {
     public var inputShape: [Int] { architecture.inputShape }
 
     /// Plans `architecture`; `l2` gives factors by layer name (the spec's `regularization.l2_layers`)
-    /// to layers whose settings set none.
-    public init(_ architecture: Architecture, l2 byName: [String: Float] = [:]) throws(Problem) {
+    /// to layers whose settings set none; `convolution` the kernels to ask for.
+    public init(_ architecture: Architecture, l2 byName: [String: Float] = [:], convolution: ConvolutionChoice = .auto) throws(Problem) {
         self.architecture = architecture
+        self.convolution = convolution
         let list = architecture.layers
         guard architecture.inputShape.count == 3, architecture.inputShape.allSatisfy({ $0 > 0 }) else {
             throw Problem(index: nil, message: "the input shape must be three positive numbers [height, width, channels]")
@@ -162,7 +165,8 @@ public struct LayerPlan: Sendable, Equatable {
                 continue
             }
             if case .convolution(let conv) = layer.configuration.role {
-                let fused = conv.runsDirect(input: layer.inputShape, computesInputGradient: layer.computesInputGradient)
+                let fused = conv.method(input: layer.inputShape, computesInputGradient: layer.computesInputGradient,
+                                        convolution: convolution) == .direct
                 if conv.activation == .relu, tilingPool(i + 1) {
                     steps.append(.convolutionBlock(convolution: i, rectifier: nil, pooling: i + 1, fused: fused))
                     i += 2
@@ -191,7 +195,7 @@ public struct LayerPlan: Sendable, Equatable {
         try self.init(Architecture(paper), l2: l2)
     }
 
-    /// The same network with the same L2 factors.
+    /// The same network with the same L2 factors (whatever kernels it runs on).
     public static func == (a: LayerPlan, b: LayerPlan) -> Bool {
         a.architecture == b.architecture && a.layers.map(\.l2) == b.layers.map(\.l2)
     }
@@ -224,21 +228,28 @@ public struct LayerPlan: Sendable, Equatable {
         }
     }
 
+    /// How layer `l` computes, in words (a convolution: on the kernels this plan asks for).
+    private func kernel(of l: Layer) -> String? {
+        if case .convolution(let conv) = l.configuration.role {
+            return conv.kernel(for: l.inputShape, computesInputGradient: l.computesInputGradient, convolution: convolution)
+        }
+        return l.configuration.kernel(for: l.inputShape, computesInputGradient: l.computesInputGradient)
+    }
+
     /// How step `step` runs, in words, for `digitlab model`.
     public func execution(of step: Step) -> String {
         switch step {
         case .layer(let i):
             let l = layers[i]
-            let kernel = l.configuration.kernel(for: l.inputShape, computesInputGradient: l.computesInputGradient)
             let activation = l.configuration.activation.map { ", then \($0.rawValue)" } ?? ""
-            return (kernel ?? "alone") + activation
+            return (kernel(of: l) ?? "alone") + activation
         case let .convolutionBlock(c, _, _, fused):
             let l = layers[c]
             if fused {
                 return "fused: direct conv, ReLU and max pooling in one step"
-                    + (l.configuration.kernel(for: l.inputShape, computesInputGradient: l.computesInputGradient)?.contains("padded") == true ? ", zero-padded copy" : "")
+                    + (kernel(of: l)?.contains("padded") == true ? ", zero-padded copy" : "")
             }
-            return (l.configuration.kernel(for: l.inputShape, computesInputGradient: l.computesInputGradient) ?? "") + "; ReLU folded into the pooling"
+            return (kernel(of: l) ?? "") + "; ReLU folded into the pooling"
         case .rectifiedPooling: return "ReLU folded into the max pooling"
         case .head: return "with the loss (softmax cross-entropy)"
         }

@@ -98,7 +98,8 @@ public final class Model {
         var layers: [any Layer] = [], units: [(layer: BuiltLayer, startsStage: Bool)] = []
         let random = self.random
         func context(_ l: LayerPlan.Layer) -> LayerContext {
-            LayerContext(capacity: capacity, computesInputGradient: l.computesInputGradient, random: random)
+            LayerContext(capacity: capacity, computesInputGradient: l.computesInputGradient, random: random,
+                         convolution: plan.convolution)
         }
         func rectifier(_ name: String, _ shape: [Int]) -> Activation {
             Activation(name: name, function: .relu, inputShape: shape, capacity: capacity)
@@ -148,11 +149,13 @@ public final class Model {
         self.l2 = l2
     }
 
-    /// Builds the network of `architecture`, with L2 factors by layer name; the architecture must
-    /// plan (a spec's always does: validation plans it first).
-    public convenience init(architecture: Architecture, capacity: Int, l2: [String: Float] = [:]) {
+    /// Builds the network of `architecture`, with L2 factors by layer name, its convolutions on the
+    /// kernels `convolution` asks for; the architecture must plan (a spec's always does:
+    /// validation plans it first).
+    public convenience init(architecture: Architecture, capacity: Int, l2: [String: Float] = [:],
+                            convolution: ConvolutionChoice = .auto) {
         do {
-            self.init(plan: try LayerPlan(architecture, l2: l2), capacity: capacity)
+            self.init(plan: try LayerPlan(architecture, l2: l2, convolution: convolution), capacity: capacity)
         } catch {
             preconditionFailure("an architecture that does not plan: \(error)")
         }
