@@ -34,7 +34,7 @@ done = function(summary, latency, requests)
 end
 LUA
 row() { # name, url, script
-  local log="$work/$1.txt"
+  local log="$work/$(printf %s "$1" | tr -c "a-zA-Z0-9" _).txt"
   wrk -t2 -c50 -d30s --latency -s "$3" "$2" > "$log"
   local rps errors lat
   rps=$(awk '/Requests\/sec/ {print $2}' "$log")
