@@ -39,8 +39,10 @@ SWIFTFLAGS := -c release $(if $(CPU),-Xswiftc -target-cpu -Xswiftc $(CPU)) $(FMA
 
 # Debian packages the build needs: OpenBLAS (CBLAS), LAPACKE, zlib, libpng, libjpeg, OpenSSL's
 # libcrypto (MD5), pkg-config;
-# and Fashion-MNIST (in /usr/share/datasets/fashion-mnist) for the study beyond the paper.
-PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libssl-dev pkg-config dataset-fashion-mnist
+# and Fashion-MNIST (in /usr/share/datasets/fashion-mnist) for the study beyond the paper;
+# Chromium and its WebDriver, for the test of `digitlab serve`'s pages in a headless browser.
+PACKAGES := libopenblas-dev liblapacke-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libssl-dev pkg-config dataset-fashion-mnist \
+  chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Public mirrors of the four MNIST files; the checksums of their uncompressed contents are checked.
@@ -53,7 +55,7 @@ MD5_t10k-labels-idx1-ubyte := 27ae3e4e09519cfbb04c329615203637
 
 PREFIX ?= /usr/local
 
-.PHONY: all setup build build-info install record test test-slurm reproduce reproduce-fashion report case data data-check bench vs-peers jobs-throughput smoke-check clean help fuzz fuzz-build
+.PHONY: all setup build build-info install record test test-slurm serve load reproduce reproduce-fashion report case data data-check bench vs-peers jobs-throughput smoke-check clean help fuzz fuzz-build
 
 all: build
 
@@ -65,6 +67,8 @@ help:
 	@echo "make test-slurm  start a one-node Slurm cluster here (root), run the smoke sweep and a requeue through it"
 	@echo "make case CASE=N train one case"
 	@echo "make report      rebuild tables and plots from existing runs"
+	@echo "make serve       the study, runs, sweeps and the model in a browser: http://127.0.0.1:8080/ (PORT=N)"
+	@echo "make load        wrk against digitlab serve on loopback; writes results/bench/serve.md"
 	@echo "make bench       measure speed (see results/bench/)"
 	@echo "make vs-peers    time Keras and PyTorch beside DigitLab (needs their venvs: scripts/vs-peers.sh)"
 	@echo "make jobs-throughput   time two 1-thread runs at once against one 2-thread run (for --jobs auto)"
@@ -153,9 +157,23 @@ case: build data-check
 # The README's test command: the whole suite (Keras reference, gradient checks, readers, specs,
 # training, the CLI), then the smoke run diffed against its golden summary.
 # The suite runs under the OpenBLAS kernels the tool itself would use (see `digitlab blas`).
+# The server's suites (routes, a live run, the pages in headless Chromium) run second, on their
+# own: the long synchronous training tests would otherwise hold Swift's concurrency threads while
+# the live-run test polls a run that must still be training.
 test: build data-check
-	OPENBLAS_CORETYPE=$$($(BIN) blas --core-type) $(SWIFT) test $(SWIFTFLAGS)
+	OPENBLAS_CORETYPE=$$($(BIN) blas --core-type) $(SWIFT) test $(SWIFTFLAGS) --skip DigitLabServerTests
+	OPENBLAS_CORETYPE=$$($(BIN) blas --core-type) $(SWIFT) test $(SWIFTFLAGS) --filter DigitLabServerTests
 	$(MAKE) --no-print-directory smoke-check
+
+# The results directory as web pages (docs/serve.md): binds to 127.0.0.1.
+PORT ?= 8080
+serve: build
+	$(BIN) serve --port $(PORT)
+
+# Load test of the server (study page and predict, 50 connections, 30 s each) with Debian's wrk.
+load: build
+	@command -v wrk >/dev/null || { echo "installing wrk"; $(SUDO) apt-get install -y -qq wrk >/dev/null; }
+	scripts/load-serve.sh
 
 # Installs Debian's slurm-wlm and munge, starts a one-node cluster as root, submits the smoke
 # sweep as a job array and a run longer than its time limit, and checks both against local runs

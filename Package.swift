@@ -11,6 +11,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The web server of `digitlab serve` only (DigitLabServer); swift-configuration's trait is left off.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        // The browser test's WebDriver client (already built for HummingbirdTesting, which uses it).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // System libraries from Debian's -dev packages; nothing but module maps here.
@@ -41,9 +45,15 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
 
+        // The web pages of `digitlab serve`, beside the CLI: the only target that uses Hummingbird.
+        .target(name: "DigitLabServer", dependencies: [
+            "DigitLab", "DigitLabEngine",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+
         // The command-line tool: one file per subcommand, parsing and calling the library.
         .executableTarget(name: "digitlab", dependencies: [
-            "DigitLab",
+            "DigitLab", "DigitLabServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -52,6 +62,12 @@ let package = Package(
         .target(name: "DigitLabTestSupport", dependencies: ["DigitLabEngine", "DigitLab"], path: "Tests/DigitLabTestSupport"),
         .testTarget(name: "DigitLabEngineTests", dependencies: ["DigitLabEngine", "DigitLab", "DigitLabTestSupport"]),
         .testTarget(name: "DigitLabTests", dependencies: ["DigitLab", "digitlab", "DigitLabTestSupport"]),
+        // The server's routes (HummingbirdTesting) and its pages in a real headless browser.
+        .testTarget(name: "DigitLabServerTests", dependencies: [
+            "DigitLabServer", "DigitLab", "DigitLabTestSupport",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

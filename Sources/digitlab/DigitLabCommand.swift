@@ -36,7 +36,7 @@ struct DigitLabCommand: ParsableCommand {
             """,
         version: "digitlab " + BuildInfo.description,
         subcommands: [Run.self, Reproduce.self, Report.self, Compare.self, Verify.self, Plan.self, Sweep.self, Diff.self, Bench.self, BLASInfo.self, SpecKeys.self, ModelCommand.self,
-                      Predict.self, Evaluate.self, MakePhotos.self, Rotations.self])
+                      Predict.self, Evaluate.self, MakePhotos.self, Rotations.self, Serve.self])
 }
 
 /// Options every training command shares.

@@ -1,3 +1,4 @@
+import DigitLabTestSupport
 import CPNG
 import DigitLab
 import Foundation

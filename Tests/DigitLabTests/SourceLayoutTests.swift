@@ -1,3 +1,4 @@
+import DigitLabTestSupport
 import Foundation
 import Testing
 

@@ -143,18 +143,24 @@ public final class Runner {
         try? FileManager.default.removeItem(atPath: plan.summaryPath)
         observer?.runStarted(plan, resumedAt: trainer.completedEpochs, trainCount: trainer.trainSet.count,
                              validationCount: trainer.validationSet?.count ?? 0)
+        let progress = RunProgressRecorder(directory: plan.directory, epochs: spec.epochs, resumedAt: trainer.completedEpochs)
         var status = RunSummary.Status.finished
         var failure: Error?
         while trainer.completedEpochs < spec.epochs {
             do {
-                let record = try trainer.trainEpoch { [weak self] in self?.observer?.batchFinished($0, of: plan) }
+                let record = try trainer.trainEpoch { [weak self] in
+                    progress.batchFinished($0)
+                    self?.observer?.batchFinished($0, of: plan)
+                }
                 try AtomicFile.write(trainer.history.csv, to: plan.historyPath)
                 try AtomicFile.write(trainer.history.timingCSV, to: plan.timingPath)
                 try Checkpoint.save(trainer.checkpointState(), specYAML: plan.resolvedYAML, to: plan.checkpointPath)
+                progress.epochFinished(record)
                 observer?.epochFinished(record, of: plan)
             } catch TrainingError.interrupted(let epoch, let batch) {
                 // Keep the place in the epoch, so a resumed run is the run that was interrupted.
                 try Checkpoint.save(trainer.checkpointState(), specYAML: plan.resolvedYAML, to: plan.checkpointPath)
+                progress.finished(state: "interrupted")
                 throw TrainingError.interrupted(epoch: epoch, batch: batch)
             } catch let error as TrainingError {
                 status = .diverged
@@ -175,6 +181,7 @@ public final class Runner {
         try AtomicFile.write(trainer.history.csv, to: plan.historyPath)
         try AtomicFile.write(trainer.history.timingCSV, to: plan.timingPath)
         try AtomicFile.write(summary.csv, to: plan.summaryPath)
+        progress.finished(state: status.rawValue)
         observer?.runFinished(summary, of: plan)
         if let failure { throw failure }
         return summary

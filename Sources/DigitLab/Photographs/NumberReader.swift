@@ -50,7 +50,7 @@ public struct NumberReader {
                     let prepared = MNISTPipeline.prepare(piece.mask, width: piece.width, height: piece.height)
                     let set = LabeledImages(images: prepared.digit, labels: [0], height: 28, width: 28)
                     let p = reader.probabilities([reader.normalization.apply(set)])[0]
-                    return NumberReading.Digit(probabilities: p, box: piece.box, ink: ink)
+                    return NumberReading.Digit(probabilities: p, box: piece.box, ink: ink, input: prepared.digit)
                 }
                 cache[columns] = read
                 return read
@@ -101,13 +101,16 @@ public struct NumberReading: Sendable, Encodable {
         public var runnerUpProbability: Double
         /// Whether the digit was cut from ink it shares with a neighbour (touching digits).
         public var split: Bool
+        /// The 28 x 28 bytes the model read, before normalization (white digit on black), row by
+        /// row. Not in the JSON, which says what was read; the try page of `digitlab serve` shows it.
+        public var input: [UInt8]
 
         enum CodingKeys: String, CodingKey {
             case box, digit, probability, split
             case runnerUp = "runner_up", runnerUpProbability = "runner_up_probability"
         }
 
-        init(probabilities p: [Float], box b: MNISTPipeline.Box, ink: MNISTPipeline.Ink) {
+        init(probabilities p: [Float], box b: MNISTPipeline.Box, ink: MNISTPipeline.Ink, input: [UInt8]) {
             let order = p.indices.sorted { p[$0] > p[$1] }
             func rounded(_ x: Float) -> Double { (Double(x) * 1e6).rounded() / 1e6 }
             // Working pixel x is the photograph's (x + origin) / scale.
@@ -121,6 +124,7 @@ public struct NumberReading: Sendable, Encodable {
             runnerUp = order[1]
             runnerUpProbability = rounded(p[order[1]])
             split = false
+            self.input = input
         }
     }
 

@@ -249,7 +249,7 @@ public struct SVGChart: Sendable {
 
         func px(_ x: Double) -> Double { left + (x - xAxis.lo) / (xAxis.hi - xAxis.lo) * plotWidth }
         func py(_ y: Double) -> Double { plotBottom - (y - yAxis.lo) / (yAxis.hi - yAxis.lo) * plotHeight }
-        let n = Self.number, e = Self.escape
+        let n = Self.number, e = Markup.escape
 
         var out: [String] = []
         out.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
@@ -359,7 +359,7 @@ public struct SVGChart: Sendable {
 
     /// The legend's sample of a series, 20 px wide, centred vertically on `y`.
     private static func swatch(_ s: Series, x: Double, y: Double) -> String {
-        let n = number, color = escape(s.color)
+        let n = number, color = Markup.escape(s.color)
         switch s.kind {
         case let .line(lineWidth, dashed, marker):
             return "<line x1=\"\(n(x))\" y1=\"\(n(y))\" x2=\"\(n(x + 20))\" y2=\"\(n(y))\" stroke=\"\(color)\" "
@@ -377,7 +377,7 @@ public struct SVGChart: Sendable {
 
     /// A marker of radius about `size` centred on (x, y), in pixels.
     private static func marker(_ shape: Marker, x: Double, y: Double, size r: Double, color: String, hollow: Bool) -> String {
-        let n = number, c = escape(color)
+        let n = number, c = Markup.escape(color)
         let paint = hollow ? "fill=\"#ffffff\" stroke=\"\(c)\" stroke-width=\"2\"" : "fill=\"\(c)\" stroke=\"#ffffff\" stroke-width=\"1\""
         switch shape {
         case .circle:
@@ -397,7 +397,7 @@ public struct SVGChart: Sendable {
 
     /// A vertical bar from pixel `low` to pixel `high` at `x`, with caps `cap` pixels wide.
     private static func errorBar(x: Double, low: Double, high: Double, cap: Double, color: String) -> String {
-        let n = number, c = escape(color), h = cap / 2
+        let n = number, c = Markup.escape(color), h = cap / 2
         return "<g class=\"error-bar\" stroke=\"\(c)\" stroke-width=\"1.5\">"
             + "<line x1=\"\(n(x))\" y1=\"\(n(low))\" x2=\"\(n(x))\" y2=\"\(n(high))\"/>"
             + "<line x1=\"\(n(x - h))\" y1=\"\(n(low))\" x2=\"\(n(x + h))\" y2=\"\(n(low))\"/>"
@@ -412,24 +412,5 @@ public struct SVGChart: Sendable {
             if s.hasSuffix(".") { s.removeLast() }
         }
         return s == "-0" ? "0" : s
-    }
-
-    /// `text` with XML's special characters replaced, safe in element content and in attributes.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for c in text {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            // XML 1.0 forbids other control characters outright, even escaped.
-            case _ where c.asciiValue.map({ $0 < 0x20 && $0 != 0x09 && $0 != 0x0A }) ?? false: continue
-            default: out.append(c)
-            }
-        }
-        return out
     }
 }

@@ -18,8 +18,8 @@ public enum ForestPlot {
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(n(width))\" height=\"\(n(height))\" viewBox=\"0 0 \(n(width)) \(n(height))\" "
             + "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        s += "<text x=\"12\" y=\"22\" font-size=\"15\" font-weight=\"bold\">\(SVGChart.escape(title))</text>\n"
-        s += "<text x=\"12\" y=\"40\" fill=\"#555\">\(SVGChart.escape(subtitle))</text>\n"
+        s += "<text x=\"12\" y=\"22\" font-size=\"15\" font-weight=\"bold\">\(Markup.escape(title))</text>\n"
+        s += "<text x=\"12\" y=\"40\" fill=\"#555\">\(Markup.escape(subtitle))</text>\n"
         let plotBottom = top + rowHeight * Double(rows.count)
         for t in ticks {
             s += "<line x1=\"\(n(px(t)))\" y1=\"\(n(top - 6))\" x2=\"\(n(px(t)))\" y2=\"\(n(plotBottom))\" stroke=\"#eee\"/>\n"
@@ -32,7 +32,7 @@ public enum ForestPlot {
             let y = top + rowHeight * (Double(i) + 0.5), st = row.statistics
             let color = colors[row.verdict] ?? "#7f7f7f"
             if i % 2 == 0 { s += "<rect x=\"0\" y=\"\(n(y - rowHeight / 2))\" width=\"\(n(width))\" height=\"\(n(rowHeight))\" fill=\"#f7f7f7\"/>\n" }
-            s += "<text x=\"12\" y=\"\(n(y + 4))\">\(SVGChart.escape("\(row.a) − \(row.b): \(row.label)"))</text>\n"
+            s += "<text x=\"12\" y=\"\(n(y + 4))\">\(Markup.escape("\(row.a) − \(row.b): \(row.label)"))</text>\n"
             if st.t.lower.isFinite {
                 s += "<line x1=\"\(n(px(st.t.lower)))\" y1=\"\(n(y + 5))\" x2=\"\(n(px(st.t.upper)))\" y2=\"\(n(y + 5))\" stroke=\"#bbb\" stroke-width=\"1.5\"/>\n"
             }
@@ -41,7 +41,7 @@ public enum ForestPlot {
             }
             s += "<circle cx=\"\(n(px(st.meanDifference)))\" cy=\"\(n(y))\" r=\"4.5\" fill=\"\(color)\"/>\n"
             s += "<text x=\"\(n(labelWidth + plotWidth + 10))\" y=\"\(n(y + 4))\" fill=\"\(color)\">"
-                + "\(SVGChart.escape(row.verdict.rawValue)) (\(VerdictReport.pText(st.adjustedP)))</text>\n"
+                + "\(Markup.escape(row.verdict.rawValue)) (\(VerdictReport.pText(st.adjustedP)))</text>\n"
         }
         s += "<text x=\"12\" y=\"\(n(height - 8))\" fill=\"#777\" font-size=\"10\">Thick: bootstrap (BCa) interval; thin grey: t interval; "
             + "blue better, red worse, grey no difference detected.</text>\n"

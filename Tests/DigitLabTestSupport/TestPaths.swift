@@ -3,23 +3,23 @@ import Foundation
 import Testing
 
 /// Where tests find the package, the MNIST files and the built command-line tool.
-enum TestPaths {
+public enum TestPaths {
     /// The package's top directory.
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
     /// The MNIST directory: $DIGITLAB_DATA, else data/mnist (where `make data` puts it), as the tool
     /// itself looks. Nothing outside the checkout is looked for. A relative $DIGITLAB_DATA is taken
     /// from the directory the tests were started in and made absolute, since tests hand it to
     /// tools running elsewhere and link to it from other folders.
-    static var mnist: String {
+    public static var mnist: String {
         guard let env = ProcessInfo.processInfo.environment["DIGITLAB_DATA"], !env.isEmpty else { return root + "/data/mnist" }
         return URL(fileURLWithPath: env, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true))
             .standardizedFileURL.path
     }
 
     /// The `digitlab` executable built beside the test bundle.
-    static var tool: String {
+    public static var tool: String {
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for dir in [bundle, bundle.deletingLastPathComponent()] {
             let candidate = dir.appendingPathComponent("digitlab").path
@@ -29,7 +29,7 @@ enum TestPaths {
     }
 
     /// A new empty temporary directory.
-    static func temporaryDirectory(_ label: String) -> String {
+    public static func temporaryDirectory(_ label: String) -> String {
         let dir = NSTemporaryDirectory() + "digitlab-\(label)-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
@@ -38,7 +38,7 @@ enum TestPaths {
 
 /// Runs the command-line tool (or another `executable`); returns its exit status, standard output
 /// and standard error.
-func runTool(_ arguments: [String], environment: [String: String] = [:], in directory: String = TestPaths.root,
+public func runTool(_ arguments: [String], environment: [String: String] = [:], in directory: String = TestPaths.root,
              executable: String = TestPaths.tool) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -57,6 +57,6 @@ func runTool(_ arguments: [String], environment: [String: String] = [:], in dire
 
 /// The training settings of `experiments/base.yaml` (the paper's) with `overrides` (`key=value`,
 /// as `--set` takes them): tests get their defaults from the spec, where they are written once.
-func baseConfig(_ overrides: String...) throws -> TrainingConfig {
+public func baseConfig(_ overrides: String...) throws -> TrainingConfig {
     try ExperimentSpec.load(path: TestPaths.root + "/experiments/base.yaml", overrides: overrides).trainingConfig()
 }
