@@ -121,9 +121,18 @@ public struct ResultsLibrary: Sendable {
         return out
     }
 
-    /// The run with this id, if the listing has it.
+    /// The run with this id (`runs/NAME/seed-N` or `STUDY/runs/NAME/seed-N`), if the listing has
+    /// it: each part is looked up in its parent's listing, as `runs()` finds them, without reading
+    /// every other run (a page or a predict names one run; reading all of them each time is what
+    /// made the server slow under load).
     public func run(id: String) -> RunRecord? {
-        runs().first { $0.id == id }
+        let parts = id.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3 || parts.count == 4, parts[parts.count - 3] == "runs" else { return nil }
+        if parts.count == 4, !(list(root).contains(parts[0]) && isDirectory("\(root)/\(parts[0])/runs")) { return nil }
+        let base = parts.dropLast(2).joined(separator: "/"), name = parts[parts.count - 2], seedName = parts[parts.count - 1]
+        guard seedName.hasPrefix("seed-"), let seed = Int(seedName.dropFirst(5)), seedName == "seed-\(seed)",
+              list(root + "/" + base).contains(name), list("\(root)/\(base)/\(name)").contains(seedName) else { return nil }
+        return RunRecord(id: id, directory: root + "/" + id, name: name, seed: seed)
     }
 
     /// Saved models: `models/*.safetensors`, then every run's `model.safetensors`.
@@ -135,7 +144,15 @@ public struct ResultsLibrary: Sendable {
         return shipped + trained
     }
 
-    public func model(id: String) -> SavedModel? { models().first { $0.id == id } }
+    /// The saved model with this id, as `models()` would list it, looked up without listing the rest.
+    public func model(id: String) -> SavedModel? {
+        if id.hasPrefix("models/") {
+            let file = String(id.dropFirst("models/".count)) + ".safetensors"
+            return list(root + "/models").contains(file) ? SavedModel(id: id, path: "\(root)/models/\(file)") : nil
+        }
+        guard let run = run(id: id), exists(run.modelPath), run.status != .running else { return nil }
+        return SavedModel(id: run.id, path: run.modelPath)
+    }
 
     /// The files a URL may name under `/files/`: charts, tables and notes anywhere under the
     /// results directory (SVG, CSV, Markdown, PNG), hidden files and directories left out.
@@ -151,6 +168,20 @@ public struct ResultsLibrary: Sendable {
     }
 
     static let servableExtensions: Set<String> = ["svg", "csv", "md", "png"]
+
+    /// Whether `servableFiles()` has this path, found the cheap way: each part of the path looked
+    /// up in its parent directory's listing (so `..`, `.`, empty parts and absolute paths never
+    /// match), none hidden, a servable extension, and a file at the end.
+    public func isServable(_ path: String) -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard let last = parts.last, Self.servableExtensions.contains((last as NSString).pathExtension.lowercased()) else { return false }
+        var directory = root
+        for part in parts {
+            guard !part.hasPrefix("."), isDirectory(directory), list(directory).contains(part) else { return false }
+            directory += "/" + part
+        }
+        return !isDirectory(directory)
+    }
 
     /// The cached evaluation of a model (`evaluate/NAME/`, as `digitlab evaluate` writes it), if any.
     public func evaluationDirectory(of model: SavedModel) -> String { "\(root)/evaluate/\(model.evaluationName)" }

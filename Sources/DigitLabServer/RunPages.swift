@@ -105,13 +105,12 @@ extension Site {
     func modelSection(_ model: SavedModel) -> String {
         var out = "<h2>Saved model</h2><p><code>\(html(model.path))</code> · <a href=\"/try?model=\(urlPart(model.id))\">try it on a digit</a></p>"
         let directory = "evaluate/\(model.evaluationName)"
-        let files = library.servableFiles()
-        if files.contains(directory + "/confusion.svg") {
+        if library.isServable(directory + "/confusion.svg") {
             if let t = try? CSVTable.read(path: "\(configuration.results)/\(directory)/evaluation.csv"), let row = t.rows.first {
                 out += Page.table(header: t.header.map(html), rows: [row.map(html)], id: "evaluation")
             }
             out += "<div class=\"row\"><img class=\"chart\" id=\"confusion\" alt=\"Confusion matrix\" src=\"/files/\(urlPart(directory))/confusion.svg\" style=\"max-width:520px\">"
-            if files.contains(directory + "/misclassified.svg") {
+            if library.isServable(directory + "/misclassified.svg") {
                 out += "<img class=\"chart\" id=\"misclassified\" alt=\"Misclassified test digits\" src=\"/files/\(urlPart(directory))/misclassified.svg\" style=\"max-width:680px\">"
             }
             out += "</div>"

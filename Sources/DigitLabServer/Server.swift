@@ -117,7 +117,7 @@ struct Site: Sendable {
 
     /// A file the results listing has, as its type; anything else is 404.
     func file(_ path: String) throws -> Response {
-        guard library.servableFiles().contains(path),
+        guard library.isServable(path),
               let data = FileManager.default.contents(atPath: configuration.results + "/" + path) else {
             throw ServeError.notFound("file \"\(path)\"", page: false)
         }

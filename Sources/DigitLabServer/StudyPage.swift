@@ -74,7 +74,7 @@ extension Site {
         body += verdictsSection(study)
         body += curvesSection(study, query)
         let testChart = (study.name.isEmpty ? "" : study.name + "/") + "plots/test-accuracy.svg"
-        if library.servableFiles().contains(testChart) {
+        if library.isServable(testChart) {
             body += "<h2>Test accuracy by case</h2><img class=\"chart\" alt=\"Test accuracy by case\" src=\"/files/\(urlPart(testChart))\">"
         }
         return Site.page(Page.render(title: "The study", section: "/", body: body, script: Site.curvesScript))
@@ -89,7 +89,7 @@ extension Site {
         }
         var out = "<h2>Verdicts</h2>" + Page.table(header: t.header.map(html), rows: t.rows.map { $0.map(html) }, id: "verdicts")
         let md = (study.name.isEmpty ? "" : study.name + "/") + "verdicts.md"
-        if library.servableFiles().contains(md) { out += "<p><a href=\"/files/\(urlPart(md))\">verdicts.md</a></p>" }
+        if library.isServable(md) { out += "<p><a href=\"/files/\(urlPart(md))\">verdicts.md</a></p>" }
         return out
     }
 

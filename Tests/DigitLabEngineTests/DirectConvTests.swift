@@ -94,15 +94,7 @@ struct DirectConvTests {
         let dOut = randomTensor([batch] + layers[0].outputShape, seed: 2)
         let kernel = randomTensor(layers[0].kernel.shape, seed: 3), bias = randomTensor([64], seed: 4)
         for layer in layers {
-            copyFloats(kernel.data, layer.kernel.value.data, count: kernel.count)
-            copyFloats(bias.data, layer.bias.value.data, count: bias.count)
-            layer.prepareForward(input: x, workers: 2, mode: .training)
-            layer.forward(images: 0..<2, worker: 0)
-            layer.forward(images: 2..<batch, worker: 1)
-            layer.prepareBackward(workers: 2)
-            layer.backward(dOut, images: 0..<2, worker: 0)
-            layer.backward(dOut, images: 2..<batch, worker: 1)
-            layer.finishBackward(workers: 2)
+            convolutionStepOverTwoWorkers(layer, kernel: kernel, bias: bias, input: x, outputGradient: dOut, batch: batch)
         }
         #expect(relativeError(layers[0].output.array, layers[1].output.array) < 1e-5)
         #expect(relativeError(layers[0].kernel.gradient.array, layers[1].kernel.gradient.array) < 1e-5)

@@ -129,15 +129,7 @@ struct WinogradTests {
         let dOut = randomTensor([batch] + layers[0].outputShape, seed: 2)
         let kernel = Self.kernel(channels: inputShape[2], filters: filters, seed: 3), bias = randomTensor([filters], seed: 4)
         for layer in layers {
-            copyFloats(kernel.data, layer.kernel.value.data, count: kernel.count)
-            copyFloats(bias.data, layer.bias.value.data, count: bias.count)
-            layer.prepareForward(input: x, workers: 2, mode: .training)
-            layer.forward(images: 0..<2, worker: 0)
-            layer.forward(images: 2..<batch, worker: 1)
-            layer.prepareBackward(workers: 2)
-            layer.backward(dOut, images: 0..<2, worker: 0)
-            layer.backward(dOut, images: 2..<batch, worker: 1)
-            layer.finishBackward(workers: 2)
+            convolutionStepOverTwoWorkers(layer, kernel: kernel, bias: bias, input: x, outputGradient: dOut, batch: batch)
         }
         #expect(relativeError(layers[0].output.array, layers[1].output.array) < Self.tolerance)
         #expect(layers[0].kernel.gradient.array == layers[1].kernel.gradient.array)

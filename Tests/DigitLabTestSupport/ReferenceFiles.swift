@@ -67,3 +67,18 @@ public func largestDifference(_ actual: [Float], _ expected: [Float]) -> (differ
     for (a, e) in zip(actual, expected) { d = max(d, abs(a - e)); s = max(s, abs(e)) }
     return (d, s)
 }
+
+/// One training step of a convolution layer given `kernel` and `bias`: forward and backward with
+/// its images split over two workers (images 0-1 and the rest), as a stage splits a batch, so
+/// tests can set two of the layer's methods side by side.
+public func convolutionStepOverTwoWorkers(_ layer: Conv2D, kernel: Tensor, bias: Tensor, input: Tensor, outputGradient: Tensor, batch: Int) {
+    copyFloats(kernel.data, layer.kernel.value.data, count: kernel.count)
+    copyFloats(bias.data, layer.bias.value.data, count: bias.count)
+    layer.prepareForward(input: input, workers: 2, mode: .training)
+    layer.forward(images: 0..<2, worker: 0)
+    layer.forward(images: 2..<batch, worker: 1)
+    layer.prepareBackward(workers: 2)
+    layer.backward(outputGradient, images: 0..<2, worker: 0)
+    layer.backward(outputGradient, images: 2..<batch, worker: 1)
+    layer.finishBackward(workers: 2)
+}

@@ -1,3 +1,4 @@
+import DigitLabTestSupport
 import DigitLab
 import Foundation
 import Testing
