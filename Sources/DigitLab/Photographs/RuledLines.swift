@@ -19,8 +19,22 @@ enum RuledLines {
     }
 
     /// Removes horizontal and vertical ruled lines from `mask`; returns what was removed.
-    static func remove(from mask: inout [Bool], width: Int, height: Int) -> [Line] {
-        var lines = removeHorizontal(from: &mask, width: width, height: height)
+    ///
+    /// A pass that cannot remove anything is skipped, which changes no answer: `removeHorizontal`
+    /// removes a line only once `covered >= width / 2` and `last - first + 1 >= Int(0.8 * width)`,
+    /// where `covered` counts distinct columns in which the line's band holds ink and `first` and
+    /// `last` are the outermost of them. Those columns hold ink, so `covered` is at most the number
+    /// of columns holding ink and `first...last` lies within the ink's own columns. A mask with
+    /// ink in fewer than half its columns, or spanning fewer than `Int(0.8 * width)` of them, gets
+    /// nothing removed and comes back as it went in (`sparse`). The vertical pass is the same
+    /// on the transposed mask, whose columns are the rows. A digit drawn on the try page's pad or
+    /// a 28 x 28 upload (20 x 20 of MNIST's box, 71% of each side) skips both passes, which took
+    /// about a fifth of the mnist pipeline's time on such images.
+    /// `skipSparse: false` runs both passes whatever the mask (the tests compare the two).
+    static func remove(from mask: inout [Bool], width: Int, height: Int, skipSparse: Bool = true) -> [Line] {
+        var lines = skipSparse && sparse(mask, width: width, height: height, vertical: false) ? []
+            : removeHorizontal(from: &mask, width: width, height: height)
+        if skipSparse && sparse(mask, width: width, height: height, vertical: true) { return lines }
         var transposed = [Bool](repeating: false, count: mask.count)
         for y in 0..<height { for x in 0..<width { transposed[x * height + y] = mask[y * width + x] } }
         var vertical = removeHorizontal(from: &transposed, width: height, height: width)
@@ -31,6 +45,22 @@ enum RuledLines {
         for y in 0..<height { for x in 0..<width { mask[y * width + x] = transposed[x * height + y] } }
         lines += vertical
         return lines
+    }
+
+    /// Whether the ink of `mask` lies in fewer than half of its columns (`vertical`: rows), or
+    /// spans fewer than `Int(0.8 * width)` of them (`height` for rows): then no line can be
+    /// removed in that direction (see `remove`).
+    static func sparse(_ mask: [Bool], width: Int, height: Int, vertical: Bool) -> Bool {
+        let (across, along) = vertical ? (height, width) : (width, height)
+        var columns = 0, first = across, last = -1
+        mask.withUnsafeBufferPointer { m in
+            for a in 0..<across {
+                var inked = false
+                for b in 0..<along where m[vertical ? a * width + b : b * width + a] { inked = true; break }
+                if inked { columns += 1; first = min(first, a); last = max(last, a) }
+            }
+        }
+        return columns < across / 2 || last - first + 1 < Int(0.8 * Double(across))
     }
 
     static func removeHorizontal(from mask: inout [Bool], width: Int, height: Int) -> [Line] {
