@@ -29,9 +29,12 @@ struct NumberResponse: Encodable, Sendable {
     var inputs: [[UInt8]]
 }
 
-/// Everything that runs the engine: reading digits and evaluating models on the test set. The
-/// engine's thread pool and a model's buffers serve one computation at a time, so all of it goes
-/// through this one actor. Models are loaded once and kept.
+/// Everything that runs the engine: the forward passes that read digits, and evaluating models on
+/// the test set. The engine's thread pool and a model's buffers serve one computation at a time,
+/// so all of it goes through this one actor; preparing an upload for the model (decoding it and
+/// each pipeline's steps, `Inference.prepare`) needs no model and runs beside it, on the
+/// request's own task, so that only the forward passes wait for one another. Models are loaded
+/// once and kept.
 actor Inference {
     private var readers: [String: DigitReader] = [:]
     private let dataDirectory: String?
@@ -47,21 +50,48 @@ actor Inference {
         return r
     }
 
-    /// Both pipelines' readings of an image already decoded by each pipeline's reader.
-    func predict(bytes: [UInt8], name: String, model: SavedModel) throws -> PredictResponse {
-        let reader = try reader(model)
-        var readings: [PipelineReading] = []
-        for pipeline in [DigitPipeline.mnist, .paper] {
+    /// The normalization `model` was trained with, which the mnist pipeline applies (loads the model).
+    func normalization(of model: SavedModel) throws -> Normalization {
+        try reader(model).normalization
+    }
+
+    /// The model's class probabilities for each prepared 28 x 28 input, one forward pass each.
+    func probabilities(_ inputs: [[Float]], model: SavedModel) throws -> [[Float]] {
+        try reader(model).probabilities(inputs)
+    }
+
+    /// One pipeline's preparation of an upload: the model's input, or why the pipeline found no digit.
+    typealias Prepared = (pipeline: DigitPipeline, result: Result<PreparedDigit, MNISTPipeline.Failure>)
+
+    /// Both pipelines' preparations of an image (mnist, then paper), each from the image as its
+    /// reader decodes it. Throws `DataError` when the bytes are no image the decoders take.
+    nonisolated static func prepare(bytes: [UInt8], name: String, normalization: Normalization) throws -> [Prepared] {
+        try [DigitPipeline.mnist, .paper].map { pipeline in
             let image = pipeline == .paper ? try ImageFile.decodeGreyAsOpenCV(bytes, name: name)
                                            : try ImageFile.decode(bytes, name: name)
             do {
-                let prepared = try pipeline.prepare(image, normalization: reader.normalization)
-                let p = reader.probabilities([prepared.input])[0]
-                let prediction = DigitPrediction(file: name, probabilities: p, pipeline: pipeline, prepared: prepared)
-                readings.append(PipelineReading(pipeline: pipeline.rawValue, digit: prediction.digit,
-                                                probabilities: prediction.probabilities, input: prepared.preview.pixels,
-                                                ink: prediction.ink, thickened: prediction.thickened))
+                return (pipeline, .success(try pipeline.prepare(image, normalization: normalization)))
             } catch let failure as MNISTPipeline.Failure {
+                return (pipeline, .failure(failure))
+            }
+        }
+    }
+
+    /// Both pipelines' readings of an image: prepared beside the actor, then read by the model.
+    nonisolated func predict(bytes: [UInt8], name: String, model: SavedModel) async throws -> PredictResponse {
+        let prepared = try Inference.prepare(bytes: bytes, name: name, normalization: try await normalization(of: model))
+        // Both inputs in one visit to the actor; the model reads them one at a time, as before.
+        var probabilities = try await probabilities(prepared.compactMap { try? $0.result.get().input }, model: model)[...]
+        var readings: [PipelineReading] = []
+        for (pipeline, result) in prepared {
+            switch result {
+            case .success(let digit):
+                let p = probabilities.removeFirst()
+                let prediction = DigitPrediction(file: name, probabilities: p, pipeline: pipeline, prepared: digit)
+                readings.append(PipelineReading(pipeline: pipeline.rawValue, digit: prediction.digit,
+                                                probabilities: prediction.probabilities, input: digit.preview.pixels,
+                                                ink: prediction.ink, thickened: prediction.thickened))
+            case .failure(let failure):
                 readings.append(PipelineReading(pipeline: pipeline.rawValue, error: failure.description))
             }
         }
