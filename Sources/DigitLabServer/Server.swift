@@ -79,6 +79,10 @@ struct Site: Sendable {
     let configuration: ServerConfiguration
     let library: ResultsLibrary
     let inference: Inference
+    /// The study page and its curves, as last made from the files they read.
+    let pages = PageCache()
+    /// Predict's answers to uploads seen before.
+    let answers = AnswerCache()
 
     init(configuration: ServerConfiguration) {
         self.configuration = configuration
@@ -106,9 +110,25 @@ struct Site: Sendable {
     }
 
     static func json(_ value: some Encodable) throws -> Response {
+        jsonResponse(try jsonBytes(value))
+    }
+
+    /// A value as JSON, keys sorted: the body `json` sends.
+    static func jsonBytes(_ value: some Encodable) throws -> ByteBuffer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return response(String(decoding: try encoder.encode(value), as: UTF8.self), type: "application/json")
+        return ByteBuffer(bytes: try encoder.encode(value))
+    }
+
+    static func jsonResponse(_ body: ByteBuffer, headers extra: HTTPFields = [:]) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
+        headers.append(contentsOf: extra)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    /// Predict's answer, saying in `X-Answer-Cache` whether it was kept from before ("hit") or computed ("miss").
+    static func answer(_ body: ByteBuffer, cache: String) -> Response {
+        jsonResponse(body, headers: [.answerCache: cache])
     }
 
     static func redirect(_ location: String) -> Response {

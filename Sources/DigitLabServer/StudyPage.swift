@@ -15,6 +15,18 @@ extension Site {
         var caseNames: [String]
     }
 
+    /// The study named `name`, watching each file it reads first (`PageCache`).
+    func study(_ name: String, watching files: inout WatchedFiles) throws -> Study {
+        // What `library.studies()` reads: the directory's listing, each subdirectory's table and runs.
+        files.watch(library.root)
+        for sub in library.list(library.root) {
+            files.watch("\(library.root)/\(sub)/summary.csv")
+            files.watch("\(library.root)/\(sub)/runs")
+        }
+        files.watch(library.root + "/summary.csv")
+        return try study(name)
+    }
+
     func study(_ name: String) throws -> Study {
         guard library.studies().contains(name) else {
             throw ServeError.notFound(name.isEmpty ? "study (results/summary.csv is missing: run `digitlab report`)" : "study \"\(name)\"")
@@ -35,8 +47,15 @@ extension Site {
         }
     }
 
+    /// The study page, made again only when a file it reads has changed (`PageCache`).
     func studyPage(_ query: Query) throws -> Response {
-        let study = try self.study(query["study"] ?? "")
+        try pages.page(PageCache.key("/", query)) { files in
+            CachedResponse(try renderStudyPage(query, watching: &files), type: "text/html; charset=utf-8")
+        }
+    }
+
+    func renderStudyPage(_ query: Query, watching files: inout WatchedFiles) throws -> String {
+        let study = try self.study(query["study"] ?? "", watching: &files)
         let t = study.table
         func cell(_ row: [String], _ column: String) -> String { t.column(column).map { row[$0] } ?? "" }
         let metrics = Metric.allCases.filter { m in t.rows.contains { !cell($0, "\(m.rawValue)_mean").isEmpty } }
@@ -71,24 +90,27 @@ extension Site {
         body += "<p class=\"muted\">Ours: mean ± standard deviation over seeds (min-max), in percent, from "
             + "<a href=\"/files/\(urlPart(study.name.isEmpty ? "summary.csv" : study.name + "/summary.csv"))\">summary.csv</a>"
             + " as <code>digitlab report</code> wrote it. ⚑: the paper's figure lies outside the range our seeds span.</p>"
-        body += verdictsSection(study)
+        body += verdictsSection(study, watching: &files)
         body += curvesSection(study, query)
         let testChart = (study.name.isEmpty ? "" : study.name + "/") + "plots/test-accuracy.svg"
+        files.watch(library.root + "/" + testChart)
         if library.isServable(testChart) {
             body += "<h2>Test accuracy by case</h2><img class=\"chart\" alt=\"Test accuracy by case\" src=\"/files/\(urlPart(testChart))\">"
         }
-        return Site.page(Page.render(title: "The study", section: "/", body: body, script: Site.curvesScript))
+        return Page.render(title: "The study", section: "/", body: body, script: Site.curvesScript)
     }
 
     /// The paired comparisons between cases, once `verdicts.csv` exists beside the table.
-    func verdictsSection(_ study: Study) -> String {
+    func verdictsSection(_ study: Study, watching files: inout WatchedFiles) -> String {
         let path = study.directory + "/verdicts.csv"
+        files.watch(path)
         guard FileManager.default.fileExists(atPath: path) else { return "" }
         guard let t = try? CSVTable.read(path: path) else {
             return "<h2>Verdicts</h2><p class=\"problem\">\(html(path)): cannot be read as CSV</p>"
         }
         var out = "<h2>Verdicts</h2>" + Page.table(header: t.header.map(html), rows: t.rows.map { $0.map(html) }, id: "verdicts")
         let md = (study.name.isEmpty ? "" : study.name + "/") + "verdicts.md"
+        files.watch(library.root + "/" + md)
         if library.isServable(md) { out += "<p><a href=\"/files/\(urlPart(md))\">verdicts.md</a></p>" }
         return out
     }
@@ -120,9 +142,16 @@ extension Site {
         return out
     }
 
-    /// The overlay chart for `cases`, `quantity` and `splits`.
+    /// The overlay chart for `cases`, `quantity` and `splits`, made again only when a file it reads
+    /// has changed (`PageCache`).
     func curves(_ query: Query) throws -> Response {
-        let study = try self.study(query["study"] ?? "")
+        try pages.page(PageCache.key("/study/curves.svg", query)) { files in
+            CachedResponse(try renderCurves(query, watching: &files), type: "image/svg+xml")
+        }
+    }
+
+    func renderCurves(_ query: Query, watching files: inout WatchedFiles) throws -> String {
+        let study = try self.study(query["study"] ?? "", watching: &files)
         let names = (query["cases"] ?? "").split(separator: ",").map(String.init)
         for n in names where study.seeds[n] == nil { throw ServeError.notFound("case \"\(n)\" in this study", page: false) }
         let quantity = ReproductionPlots.Quantity(rawValue: query["quantity"] ?? "accuracy") ?? .accuracy
@@ -130,13 +159,14 @@ extension Site {
         let cases = try names.map { name in
             (name: name, histories: try study.seeds[name]!.compactMap { seed -> History? in
                 let path = "\(study.directory)/runs/\(name)/seed-\(seed)/history.csv"
+                files.watch(path)
                 guard FileManager.default.fileExists(atPath: path) else { return nil }
                 do { return try History.read(path: path) } catch {
                     throw ServeError(status: .internalServerError, message: "\(error)", asPage: false)
                 }
             })
         }
-        return Site.response(ReproductionPlots.overlayChart(cases: cases, quantity: quantity, splits: splits), type: "image/svg+xml")
+        return ReproductionPlots.overlayChart(cases: cases, quantity: quantity, splits: splits)
     }
 
     /// Redraws the curves when a box is ticked, without reloading the page.

@@ -64,16 +64,21 @@ extension Site {
                              asPage: false)
         }
         let bytes = Array(body.readableBytesView)
+        let number = query["number"] == "1"
+        let inference = self.inference
         do {
-            if query["number"] == "1" {
-                do {
-                    return try Site.json(try await inference.readNumber(bytes: bytes, name: "upload", model: model))
-                } catch let failure as MNISTPipeline.Failure {
-                    // No ink, too many marks, marks of wildly different sizes: no number, said in one line.
-                    throw ServeError(status: .unprocessableContent, message: "upload: " + failure.description, asPage: false)
+            let (answer, hit) = try await answers.answer(AnswerCache.Key(upload: bytes, modelPath: model.path, number: number)) {
+                if number {
+                    do {
+                        return try Site.jsonBytes(try await inference.readNumber(bytes: bytes, name: "upload", model: model))
+                    } catch let failure as MNISTPipeline.Failure {
+                        // No ink, too many marks, marks of wildly different sizes: no number, said in one line.
+                        throw ServeError(status: .unprocessableContent, message: "upload: " + failure.description, asPage: false)
+                    }
                 }
+                return try Site.jsonBytes(try await inference.predict(bytes: bytes, name: "upload", model: model))
             }
-            return try Site.json(try await inference.predict(bytes: bytes, name: "upload", model: model))
+            return Site.answer(answer, cache: hit ? "hit" : "miss")
         } catch let e as DataError {
             // Not an image, a broken one, or one over the decoders' pixel limit.
             let tooLarge = e.problem.contains("more than the")
