@@ -89,9 +89,8 @@ final class PageCache: Sendable {
     }
 }
 
-/// A response's status, type and bytes, kept to be sent again.
+/// A page's type and bytes, kept to be sent again.
 struct CachedResponse: Sendable {
-    var status: HTTPResponse.Status = .ok
     var type: String
     var body: ByteBuffer
 
@@ -102,7 +101,7 @@ struct CachedResponse: Sendable {
 
     /// The response, with `cache` ("hit" or "miss") in `X-Page-Cache`.
     func response(cache: String) -> Response {
-        Response(status: status, headers: [.contentType: type, .cacheControl: "no-store", .pageCache: cache],
+        Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store", .pageCache: cache],
                  body: .init(byteBuffer: body))
     }
 }

@@ -57,7 +57,7 @@ struct RuledLinesTests {
         }
         // Both sides are exercised: passes skipped, and images whose lines are removed.
         #expect(skipped >= 40, "\(skipped) passes skipped")
-        #expect(removing >= 10, "\(removing) images with lines removed")
+        #expect(removing >= 5, "\(removing) images with lines removed")
     }
 
     @Test("a 28 x 28 MNIST digit skips both passes")
