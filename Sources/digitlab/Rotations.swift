@@ -48,12 +48,19 @@ struct Rotations: ParsableCommand {
             EngineThreads.count = ProcessInfo.processInfo.activeProcessorCount
             let data = try Dataset.load(.mnist, directory: Dataset.resolveDirectory(directory, files: .mnist))
             var study = RotationStudy(angles: parsedAngles()!)
+            // A model takes a minute or more on a busy machine: say where it stands before each
+            // one and after it, with an ETA, and write at once (say), so a piped log shows it too.
+            let started = Date()
             for (n, model) in models.enumerated() {
+                say("[\(n + 1)/\(models.count)] \(model): \(study.angles.count) angles x \(data.test.count) test images...")
                 let reader = try DigitReader(modelPath: model, capacity: Model.inferenceCapacity)
                 try study.measure(reader, test: data.test)
                 let row = study.rows.last!
-                print("[\(n + 1)/\(models.count)] \(model): " + zip(study.angles, row.accuracy)
-                    .map { "\(Int($0.0))° \(fixed(100 * $0.1, 2))%" }.joined(separator: ", "))
+                let elapsed = Date().timeIntervalSince(started)
+                let eta = elapsed / Double(n + 1) * Double(models.count - n - 1)
+                say("[\(n + 1)/\(models.count)] " + zip(study.angles, row.accuracy)
+                    .map { "\(Int($0.0))° \(fixed(100 * $0.1, 2))%" }.joined(separator: ", ")
+                    + "  (\(formatDuration(elapsed)) so far, ETA \(formatDuration(eta)))")
             }
             try AtomicFile.write(study.csv.text, to: out + "/rotations.csv")
             try AtomicFile.write(study.markdown, to: out + "/rotations.md")

@@ -28,12 +28,26 @@ public enum TestPaths {
         return root + "/.build/release/digitlab"
     }
 
-    /// A new empty temporary directory.
+    /// A new empty temporary directory, inside one directory for this test process that is removed
+    /// when the process exits (so a run of the suites leaves nothing in $TMPDIR); set
+    /// DIGITLAB_KEEP_TEST_DIRS=1 to keep it for a look, its path printed at the start.
     public static func temporaryDirectory(_ label: String) -> String {
-        let dir = NSTemporaryDirectory() + "digitlab-\(label)-\(UUID().uuidString.prefix(8))"
+        let dir = processTemporaryDirectory + "/\(label)-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }
+
+    /// This test process's temporary directory: made on first use, removed at exit (unless kept).
+    public static let processTemporaryDirectory: String = {
+        let dir = NSTemporaryDirectory() + "digitlab-tests-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        if ProcessInfo.processInfo.environment["DIGITLAB_KEEP_TEST_DIRS"] == "1" {
+            FileHandle.standardError.write(Data("test directories kept in \(dir)\n".utf8))
+        } else {
+            atexit { try? FileManager.default.removeItem(atPath: TestPaths.processTemporaryDirectory) }
+        }
+        return dir
+    }()
 }
 
 /// Runs the command-line tool (or another `executable`); returns its exit status, standard output

@@ -133,6 +133,8 @@ struct NumberReaderTests {
         #expect(upright.status == 0 && upright.stdout.contains(": the same"), "\(upright.stdout)\(upright.stderr)")
         let r = try runTool(["rotations", "--angles", "0,180", "--data", TestPaths.mnist, "--out", out, model])
         #expect(r.status == 0, "\(r.stderr)")
+        // Progress: a line before the model and one after it with its ETA.
+        #expect(r.stdout.contains("[1/1] \(model): 2 angles x 10000 test images") && r.stdout.contains("ETA 0s"), "\(r.stdout)")
         let table = try CSVTable.parse(String(contentsOfFile: out + "/rotations.csv", encoding: .utf8), name: "rotations.csv")
         #expect(table.header == ["model", "spec", "rotation_range", "seed", "acc_0", "acc_180",
                                  "six_as_nine_180", "six_as_six_180", "nine_as_six_180", "nine_as_nine_180"])

@@ -200,7 +200,7 @@ struct PlotTests {
 
     @Test("writePlots draws only the seeds the table counts, and the test chart marks each case")
     func writePlots() throws {
-        let dir = try Self.temporaryDirectory()
+        let dir = TestPaths.temporaryDirectory("plots")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for (seed, test) in [98.0, 98.5, 99.0].enumerated() {
             try Self.writeRun(dir, "caseA", seed: seed, epochs: 3, status: "finished", test: test, history: Self.histories[seed])
@@ -260,7 +260,7 @@ struct PlotTests {
     func summaryLinksPlots() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         let spec = try ExperimentSpec.load(path: root + "/experiments/case1.yaml")
-        let dir = try Self.temporaryDirectory()
+        let dir = TestPaths.temporaryDirectory("plots")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let history = History(epochs: (1...spec.epochs).map {
             EpochRecord(epoch: $0, trainLoss: 0.1, trainAccuracy: 0.97, validationLoss: 0.1, validationAccuracy: 0.98, seconds: 1)
@@ -285,12 +285,6 @@ struct PlotTests {
     }
 
     // MARK: Helpers
-
-    static func temporaryDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("digitlab-plots-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
 
     /// A run directory as the runner leaves it: history.csv and a one-row summary.csv.
     static func writeRun(_ dir: String, _ name: String, seed: Int, epochs: Int, status: String, test: Double,
