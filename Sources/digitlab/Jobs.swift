@@ -20,8 +20,8 @@ struct JobsOption: ParsableArguments {
         "Runs to train at once, each in a process of its own: a number, or auto (the default).",
         discussion: """
             With N above 1 each run gets --threads threads (default: the cores divided by N). \
-            The numbers depend on a run's thread count, not on which runs train together: the same \
-            seed and --threads give the same bytes with any --jobs. auto: one run at a time on all \
+            The numbers depend neither on a run's thread count nor on which runs train together: \
+            the same seed gives the same bytes with any --threads and --jobs. auto: one run at a time on all \
             cores until this machine type is measured to train more epochs an hour with several \
             (scripts/jobs-throughput.sh; with --threads given, one at a time).
             """, valueName: "N|auto"))
