@@ -161,12 +161,12 @@ struct ThreadCountTests {
         var weights: [String: [Float]] = [:]
         for (path, p) in trainer.model.namedParameters { weights[path] = p.value.array }
         for (path, s) in trainer.model.namedState { weights[path] = s.value.array }
-        let history = trainer.history.epochs.map { [$0.trainLoss, $0.trainAccuracy, $0.validationLoss, $0.validationAccuracy] }
+        let history: [[Double?]] = trainer.history.epochs.map { [$0.trainLoss, $0.trainAccuracy, $0.validationLoss, $0.validationAccuracy] }
         return (weights, history)
     }
 
     @Test("two epochs on 1, 3 or 4 engine threads give bit for bit the weights and history of two epochs on 2",
-          arguments: configs.indices)
+          arguments: ThreadCountTests.configs.indices)
     func sameBitsAtAnyThreadCount(config index: Int) throws {
         let data = try #require(TrainingTests.data, "MNIST not found at \(TestPaths.mnist)")
         let (name, overrides) = Self.configs[index]
