@@ -4,7 +4,7 @@ import DigitLabEngine
 
 /// `--threads`, for the commands that train.
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Engine threads (default: the CPUs this process may use; in a Slurm job, those Slurm allocated).")
+    @Option(help: "Engine threads (default: the CPUs this process may use; in a Slurm job, those Slurm allocated); the numbers are the same on any count.")
     var threads: Int?
 
     func validate() throws {
@@ -16,7 +16,8 @@ struct ThreadOptions: ParsableArguments {
 }
 
 /// Sets the engine's thread count: `count`, else `Runner.defaultThreads`. The one place the tool
-/// sets it: the numbers depend on it, and a checkpoint records it.
+/// sets it: the speed depends on it (the numbers do not), and a checkpoint and provenance.txt
+/// record it.
 func useEngineThreads(_ count: Int? = nil) {
     EngineThreads.count = count ?? Runner.defaultThreads
 }

@@ -9,7 +9,11 @@ import Foundation
 /// Where the figure comes from: `scripts/jobs-throughput.sh`, which times on a quiet machine one
 /// 2-thread run against two simultaneous 1-thread runs (case 7, epochs per hour) and writes
 /// `results/bench/<cpu>/jobs.txt`. Set it to 1 only where that file shows the two 1-thread runs
-/// training more epochs an hour. Not yet measured on a quiet machine (2026-12-06): nil.
+/// training more epochs an hour. Setting it changes only the speed: a run's numbers do not depend
+/// on its thread count (`ImageLocalStage.gradientPartitions`, `GEMMBlocks`), so `reproduce`
+/// produces the record's two-thread bytes either way. Nil: the Zen 4's jobs.txt (1.33x, training
+/// paused) was measured with the engine before that change, and on the day of the change
+/// (2026-12-06, 23:30 UTC) the machine was too busy to measure again (load 10-12 on 2 cores).
 enum JobsDefault {
     static let threadsPerRun: Int? = nil
 }
@@ -20,8 +24,8 @@ struct JobsOption: ParsableArguments {
         "Runs to train at once, each in a process of its own: a number, or auto (the default).",
         discussion: """
             With N above 1 each run gets --threads threads (default: the cores divided by N). \
-            The numbers depend on a run's thread count, not on which runs train together: the same \
-            seed and --threads give the same bytes with any --jobs. auto: one run at a time on all \
+            The numbers depend neither on a run's thread count nor on which runs train together: \
+            the same seed gives the same bytes with any --threads and --jobs. auto: one run at a time on all \
             cores until this machine type is measured to train more epochs an hour with several \
             (scripts/jobs-throughput.sh; with --threads given, one at a time).
             """, valueName: "N|auto"))

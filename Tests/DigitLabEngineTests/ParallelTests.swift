@@ -11,10 +11,11 @@ struct ParallelTests {
     /// The engine's thread count pinned as for every engine test, but not under `.engineThreads`:
     /// its admission wait (behind a ZCA fit that runs alone) would count against these tests'
     /// time limits, which are there to catch a deadlock, not to time anything. These tests call
-    /// no OpenBLAS product, so a ZCA fit beside them is harmless.
+    /// no OpenBLAS product, so a ZCA fit beside them is harmless, and they hold for any thread
+    /// count, so a test running alone that sets another meanwhile (`ThreadCountTests`) is too:
+    /// the count is therefore not checked here.
     init() {
         TestEngine.pin()
-        #expect(EngineThreads.count == TestEngine.threads)
     }
 
     /// Runs `n` shares on `pool` and returns how often each ran and the threads that ran them.

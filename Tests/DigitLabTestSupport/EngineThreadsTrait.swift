@@ -1,12 +1,13 @@
 import DigitLabEngine
 import Testing
 
-/// The engine's thread count is process-global and the numbers depend on it (products split over
-/// it, batches shared among its workers). Swift Testing runs the tests of different suites at the
-/// same time, in one process, so a test that set its own count would change what runs beside it.
-/// Tests that compute therefore run under `.engineThreads`: the count is set once, to
-/// `TestEngine.threads`, before any of them starts, and checked unchanged after each; nothing under
-/// test sets another (the command-line tool, which does, runs in processes of its own).
+/// The engine's thread count is process-global. The numbers do not depend on it, but which threads
+/// exist does (and a ZCA fit reconfigures OpenBLAS), and Swift Testing runs the tests of different
+/// suites at the same time, in one process. Tests that compute therefore run under
+/// `.engineThreads`: the count is set once, to `TestEngine.threads`, before any of them starts,
+/// and checked unchanged after each. Only a test that runs alone (`.engineThreads(alone: true)`)
+/// may set another, and puts it back before it leaves (`ThreadCountTests`, which checks that one
+/// thread computes what several do); the command-line tool runs in processes of its own.
 public enum TestEngine {
     /// Two, as on the project's machines and in CI; on one core the two threads take turns.
     public static let threads = 2
@@ -60,15 +61,20 @@ public struct EngineThreadsTrait: SuiteTrait, TestTrait, TestScoping {
                              performing function: @Sendable () async throws -> Void) async throws {
         TestEngine.pin()
         await EngineGate.shared.enter(alone: alone)
+        // Checked before leaving the gate: once out, a test that runs alone may be setting the count.
+        func checkCount() {
+            #expect(EngineThreads.count == TestEngine.threads,
+                    "the test changed the engine's thread count to \(EngineThreads.count); tests beside it computed with that")
+        }
         do {
             try await function()
         } catch {
+            checkCount()
             await EngineGate.shared.leave(alone: alone)
             throw error
         }
+        checkCount()
         await EngineGate.shared.leave(alone: alone)
-        #expect(EngineThreads.count == TestEngine.threads,
-                "the test changed the engine's thread count to \(EngineThreads.count); tests beside it computed with that")
     }
 }
 

@@ -72,5 +72,10 @@ public func runTool(_ arguments: [String], environment: [String: String] = [:], 
 /// The training settings of `experiments/base.yaml` (the paper's) with `overrides` (`key=value`,
 /// as `--set` takes them): tests get their defaults from the spec, where they are written once.
 public func baseConfig(_ overrides: String...) throws -> TrainingConfig {
+    try baseConfig(overrides)
+}
+
+/// `baseConfig(_:)` with the overrides as an array.
+public func baseConfig(_ overrides: [String]) throws -> TrainingConfig {
     try ExperimentSpec.load(path: TestPaths.root + "/experiments/base.yaml", overrides: overrides).trainingConfig()
 }

@@ -124,3 +124,64 @@ struct TrainingTests {
         #expect(throws: TrainingError.self) { _ = try trainer.trainEpoch() }
     }
 }
+
+/// A run's numbers do not depend on the engine's thread count: backward always sums parameter
+/// gradients over the same two partitions of the batch, products are always split into the same
+/// blocks, and everything else is per image or per element. So one thread computes exactly what
+/// two, three or four compute, and `--jobs` may give each run one thread without changing what
+/// `reproduce` produces against the record (trained on two).
+///
+/// The tests set the process-wide count themselves, so they run alone (`.engineThreads(alone:
+/// true)`: no other engine test computes meanwhile) and put it back before they leave.
+@Suite("Training at any thread count", .serialized, .engineThreads(alone: true))
+struct ThreadCountTests {
+    /// The paper's network with rotations and L2 on conv1 (case 7, Adam; no product is big enough
+    /// to be split), and a network with batch normalization after a lone convolution, dropout and
+    /// a dense layer on 5,408 features (SGD with momentum; its products are split). 650 images, a
+    /// tenth held out: 585 in batches of 32, the last of 9, so partitions of odd sizes too.
+    static let configs: [(name: String, overrides: [String])] = [
+        ("case 7", ["augmentation.rotation_range=10", "regularization.l2_layers=[conv1]"]),
+        ("case 7 on Winograd's kernels", ["augmentation.rotation_range=10", "regularization.l2_layers=[conv1]",
+                                          "model.convolution=winograd"]),
+        ("batch normalization and dropout",
+         ["augmentation.rotation_range=10",
+          "model.layers=[{conv2d: {filters: 32, kernel_size: 3}}, {batch_normalization: {}},"
+            + " {activation: {activation: relu}}, {max_pool2d: {}}, {flatten: {}}, {dropout: {rate: 0.3}},"
+            + " {dense: {units: 10, activation: softmax}}]",
+          "optimizer.name=sgd", "optimizer.learning_rate=0.05", "optimizer.momentum=0.9"]),
+    ]
+
+    /// Weights, state and history after two epochs on `threads` engine threads.
+    static func train(_ overrides: [String], threads: Int, data: Dataset) throws -> (weights: [String: [Float]], history: [[Double?]]) {
+        EngineThreads.count = threads
+        defer { EngineThreads.count = TestEngine.threads }
+        let config = try baseConfig(["training.limit=650", "training.validation_split=0.1"] + overrides)
+        let trainer = Trainer(config: config, train: data.train)
+        _ = try trainer.trainEpoch(); _ = try trainer.trainEpoch()
+        var weights: [String: [Float]] = [:]
+        for (path, p) in trainer.model.namedParameters { weights[path] = p.value.array }
+        for (path, s) in trainer.model.namedState { weights[path] = s.value.array }
+        let history: [[Double?]] = trainer.history.epochs.map { [$0.trainLoss, $0.trainAccuracy, $0.validationLoss, $0.validationAccuracy] }
+        return (weights, history)
+    }
+
+    @Test("two epochs on 1, 3 or 4 engine threads give bit for bit the weights and history of two epochs on 2",
+          arguments: ThreadCountTests.configs.indices)
+    func sameBitsAtAnyThreadCount(config index: Int) throws {
+        let data = try #require(TrainingTests.data, "MNIST not found at \(TestPaths.mnist)")
+        let (name, overrides) = Self.configs[index]
+        let reference = try Self.train(overrides, threads: 2, data: data)
+        #expect(reference.history.count == 2)
+        for threads in [1, 3, 4] {
+            let run = try Self.train(overrides, threads: threads, data: data)
+            #expect(run.history == reference.history, "\(name): the history on \(threads) threads differs from 2's")
+            #expect(run.weights.keys.sorted() == reference.weights.keys.sorted())
+            for (path, w) in reference.weights.sorted(by: { $0.key < $1.key }) {
+                let other = run.weights[path] ?? []
+                let differing = zip(w, other).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(other.count == w.count && differing == 0,
+                        "\(name): \(path) on \(threads) threads differs from 2's in \(differing) of \(w.count) values")
+            }
+        }
+    }
+}

@@ -88,7 +88,7 @@ public struct EngineBenchmark: Sendable {
                      "- date: \(date)",
                      "- CPU: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores",
                      "- OpenBLAS core type: \(coreName)" + (coreTypeFromEnvironment.map { " (OPENBLAS_CORETYPE=\($0))" } ?? " (OpenBLAS's own choice)"),
-                     "- engine threads: \(engineThreads) (each GEMM split into \(engineThreads) single-threaded OpenBLAS calls)",
+                     "- engine threads: \(engineThreads) (each large GEMM split into \(GEMMBlocks.count) single-threaded OpenBLAS calls, whatever the count)",
                      "- convolutions: " + (ConvolutionChoice.automatic == .winograd ? "Winograd F(2x2,3x3) where it fits, the others " : "")
                         + (DirectConvolution.enabled ? "DigitLab's direct kernels (\(DirectConvolution.usesAVX512 ? "AVX-512" : "AVX2"), \(tileColumns) columns a tile)" : "im2col and OpenBLAS products")
                         + (ProcessInfo.processInfo.environment["DIGITLAB_CONVOLUTION"].map { " (DIGITLAB_CONVOLUTION=\($0))" } ?? ""),

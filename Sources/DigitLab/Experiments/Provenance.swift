@@ -15,8 +15,9 @@ public enum BuildInfo {
     public static var description: String { "\(version) (commit \(commit))" }
 }
 
-/// What made a run: the commit of the binary, the engine's thread count (the numbers depend on
-/// it) and the CPU. Written beside each run as provenance.txt, one `key: value` line each.
+/// What made a run: the commit of the binary, the engine's thread count (its speed; its numbers
+/// too for runs trained before the engine stopped depending on it, 2026-12-06) and the CPU.
+/// Written beside each run as provenance.txt, one `key: value` line each.
 public struct Provenance: Sendable, Equatable {
     public var commit: String
     public var threads: Int

@@ -124,13 +124,9 @@ public final class Runner {
                 throw DataError(plan.checkpointPath, "\(e.problem); delete it (rm \(plan.checkpointPath)) to start this run afresh")
             }
             if let saved {
-                // The numbers depend on the thread count: refuse to mix two counts in one run
-                // (another --threads, or another machine's CPU count) rather than resume it inexactly.
-                if let threads = saved.engineThreads, threads != EngineThreads.count {
-                    throw DataError(plan.checkpointPath, "was written by a run on \(threads) engine thread\(threads == 1 ? "" : "s") and this one "
-                                    + "has \(EngineThreads.count), which would give other numbers; resume it with --threads \(threads) "
-                                    + "(digitlab run), or delete it (rm \(plan.checkpointPath)) to start this run afresh")
-                }
+                // Another --threads than the checkpoint's (`saved.engineThreads`) is the same run:
+                // the numbers do not depend on the thread count (`ImageLocalStage.gradientPartitions`,
+                // `GEMMBlocks`), so a run stopped on one thread resumes on two, and the other way.
                 do {
                     try trainer.restore(saved)
                 } catch let e as DataError {

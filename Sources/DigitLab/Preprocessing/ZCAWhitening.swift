@@ -33,6 +33,9 @@ public struct ZCAWhitening: Sendable {
     /// `W`, `dimension × dimension`, symmetric.
     public let matrix: [Double]
 
+    /// OpenBLAS threads for the fit's LAPACK work, whatever the engine's thread count (see `fit`).
+    public static let lapackThreads = 2
+
     /// Fits on `count` images; `image(n, out)` writes image `n`, flattened and centred, as
     /// `dimension` doubles.
     public static func fit(count n: Int, dimension d: Int, epsilon: Double, chunk: Int = 4096,
@@ -46,10 +49,13 @@ public struct ZCAWhitening: Sendable {
         let tau = UnsafeMutablePointer<Double>.allocate(capacity: d)
         defer { b.deallocate(); tau.deallocate() }
 
-        // The products and factorizations below are LAPACK's blocked code; let OpenBLAS use the
-        // engine's threads for them (runs keep it single-threaded for the engine's own split).
+        // The products and factorizations below are LAPACK's blocked code; let OpenBLAS use two
+        // threads for them (runs keep it single-threaded for the engine's own split). Two, not
+        // the engine's count: OpenBLAS splits some of LAPACK's steps by its thread count, and a
+        // run's numbers must not depend on the engine's (`GEMMBlocks`); two is what the record's
+        // runs (on two engine threads) gave it.
         let blasThreads = BLASRuntime.threads
-        BLASRuntime.setThreads(EngineThreads.count)
+        BLASRuntime.setThreads(ZCAWhitening.lapackThreads)
         defer { BLASRuntime.setThreads(blasThreads) }
 
         var start = 0

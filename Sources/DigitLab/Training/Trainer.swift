@@ -240,10 +240,11 @@ public struct TrainerState: Sendable {
     public var history: History
     /// The epoch under way when a stop was requested, to continue from its next batch.
     public var pendingEpoch: EpochInProgress?
-    /// The engine threads the numbers so far were computed with: a batch is split among that many
-    /// workers and products, so another count gives other sums in the last bits, and a run resumed
-    /// with it would not be the run that was interrupted. Nil in checkpoints written before it was
-    /// recorded.
+    /// The engine threads the epochs so far were computed with, for the record only: the numbers
+    /// do not depend on it (backward and products split the batch into the same parts whatever
+    /// the count), so a run may resume on another count. One caveat: a checkpoint an older build
+    /// wrote on other than two threads holds that build's numbers for its count, which this build
+    /// computes only on two. Nil in checkpoints written before it was recorded.
     public var engineThreads: Int? = nil
 }
 

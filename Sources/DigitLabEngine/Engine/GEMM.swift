@@ -3,13 +3,13 @@ import CBLAS
 /// Row-major single-precision matrix product through OpenBLAS:
 /// `C[m×n] = alpha · op(A) · op(B) + beta · C`, where `op` transposes when asked.
 ///
-/// Every dense and convolution pass in the engine is one call of this function. With more than one
-/// engine thread, the product is split into one block of rows (or columns) per thread, each a
-/// single-threaded `cblas_sgemm`, run on the same threads as the engine's other loops: OpenBLAS's
-/// own threads would spin-wait between calls and compete for the cores with that other work. The
-/// split depends only on the shape and the thread count, so results are deterministic. With
-/// `split: false` the product is one call on the calling thread, for code that is already running
-/// on one of the engine's threads.
+/// Every dense and convolution pass in the engine is one call of this function. A large product is
+/// split into `GEMMBlocks.count` blocks of rows (or columns), each a single-threaded
+/// `cblas_sgemm`, run on the same threads as the engine's other loops: OpenBLAS's own threads
+/// would spin-wait between calls and compete for the cores with that other work. The split
+/// depends only on the shape, not on the thread count, so results are the same on any number of
+/// threads (`forEachBlock` says why). With `split: false` the product is one call on the calling
+/// thread, for code that is already running on one of the engine's threads.
 @inline(__always)
 public func gemm(transA: Bool = false, transB: Bool = false,
                  m: Int, n: Int, k: Int,
@@ -28,7 +28,7 @@ public func gemm(transA: Bool = false, transB: Bool = false,
 }
 
 /// Row-major double-precision matrix product, `C[m×n] = alpha · op(A) · op(B) + beta · C`, split
-/// over the engine's threads like the single-precision `gemm`. For the few products float32 cannot
+/// into the same fixed blocks as the single-precision `gemm`. For the few products float32 cannot
 /// carry, such as applying a ZCA whitening matrix whose entries reach 1e8 and cancel.
 public func gemm(transA: Bool = false, transB: Bool = false,
                  m: Int, n: Int, k: Int,
@@ -45,15 +45,28 @@ public func gemm(transA: Bool = false, transB: Bool = false,
     }
 }
 
-/// Splits `C[m×n]` into one block of rows (or, when C is wider than tall, of columns) per engine
-/// thread, block edges aligned to `align`, and calls `body(row, rows, col, cols)` for each block in
-/// parallel; one call with the whole product when asked not to `split`, when there is one thread,
-/// or under `minimumWork` multiply-adds. The blocks depend only on the shape and the thread count.
+/// How many blocks `gemm` splits a large product into, whatever the engine's thread count.
+///
+/// Why fixed: OpenBLAS does not always round a block of a product as it rounds the whole, so a
+/// split that followed the thread count made a run's bytes depend on it. Measured with OpenBLAS
+/// 0.3.21 (SkylakeX and Cooperlake kernels, 2026-12-06): a 32x10 product over 5,408 (a dense
+/// layer after a lone 32-filter convolution, forward) gave 316 of its 320 outputs other last bits
+/// in two blocks of 16 rows than in one call; the other shapes tried, the dense layers' backward
+/// products among them, gave the same bytes. Two, the split the record was trained with (on two
+/// threads); one thread computes both blocks in turn, and a third or fourth thread has no block.
+public enum GEMMBlocks {
+    public static let count = 2
+}
+
+/// Splits `C[m×n]` into `GEMMBlocks.count` blocks of rows (or, when C is wider than tall, of
+/// columns), block edges aligned to `align`, and calls `body(row, rows, col, cols)` for each block
+/// in parallel; one call with the whole product when asked not to `split` or under `minimumWork`
+/// multiply-adds. The blocks depend only on the shape.
 @inline(__always)
 private func forEachBlock(m: Int, n: Int, k: Int, align: Int, minimumWork: Int, split: Bool = true,
                           _ body: (_ row: Int, _ rows: Int, _ col: Int, _ cols: Int) -> Void) {
-    let parts = EngineThreads.count
-    if !split || parts == 1 || m * n * k < minimumWork || (m < 32 && n < 32) {
+    let parts = GEMMBlocks.count
+    if !split || m * n * k < minimumWork || (m < 32 && n < 32) {
         body(0, m, 0, n)
         return
     }

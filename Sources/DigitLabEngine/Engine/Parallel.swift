@@ -7,7 +7,9 @@ import Synchronization
 public enum EngineThreads {
     nonisolated(unsafe) private static var _count = 1
     /// The helper threads `parallelFor` hands shares to: made when the count first exceeds one,
-    /// replaced by a larger pool when it grows past the helpers.
+    /// replaced by one of the right size when the count changes to another above one (a region
+    /// waits for every helper to see it, so spare helpers would only compete for the cores, as
+    /// after a test that trained on four threads to compare with two).
     nonisolated(unsafe) static private(set) var pool: WorkerPool?
     /// The number of chunks `parallelFor` splits its range into. Setting it makes OpenBLAS
     /// single-threaded: the engine splits its products over its own threads, and a count of one
@@ -18,7 +20,7 @@ public enum EngineThreads {
         get { _count }
         set {
             _count = max(1, newValue)
-            if (pool?.helpers ?? 0) < _count - 1 { pool = WorkerPool(helpers: _count - 1) }
+            if _count > 1 && pool?.helpers != _count - 1 { pool = WorkerPool(helpers: _count - 1) }
             // Once per process, not on every set: OpenBLAS must not be reconfigured while another
             // thread is inside one of its products (tests switching it between one thread and
             // two corrupted such a product).

@@ -23,14 +23,15 @@ public protocol ImageLocalLayer: Layer {
     func prepareForward(input: Tensor, workers: Int, mode: PassMode)
     /// Computes the output of `images` (indices into the batch) using `worker`'s scratch.
     func forward(images: Range<Int>, worker: Int)
-    /// Clears the partial parameter gradients of `workers` threads before a backward pass (making
-    /// their scratch if the count grew since the forward pass).
+    /// Clears the partial parameter gradients of `workers` partitions before a backward pass
+    /// (making their scratch if the count grew since the forward pass: one thread's forward
+    /// makes one, and its backward runs two partitions).
     func prepareBackward(workers: Int)
     /// Back-propagates `gradOutput` for `images`, filling their part of `inputGradient`; parameter
     /// gradients accumulate in `worker`'s partial sums.
     func backward(_ gradOutput: Tensor, images: Range<Int>, worker: Int)
-    /// Adds the workers' partial parameter gradients, in worker order, into the parameters'
-    /// gradients.
+    /// Adds the partitions' partial parameter gradients, in partition order, into the
+    /// parameters' gradients.
     func finishBackward(workers: Int)
 }
 
@@ -39,7 +40,9 @@ public extension ImageLocalLayer {
     func finishBackward(workers: Int) {}
 
     /// The whole batch, one contiguous range of images per engine thread: the layer alone, for
-    /// tests and the reference activations (the model runs such layers in stages).
+    /// tests and the reference activations (the model runs such layers in stages). Backward splits
+    /// the batch into the stages' fixed partitions instead, so its sums do not depend on the
+    /// thread count either.
     func forward(_ input: Tensor, batch: Int, mode: PassMode) -> Tensor {
         let workers = max(1, min(EngineThreads.count, batch))
         prepareForward(input: input, workers: workers, mode: mode)
@@ -48,7 +51,7 @@ public extension ImageLocalLayer {
     }
 
     func backward(_ gradOutput: Tensor, batch: Int) -> Tensor {
-        let workers = max(1, min(EngineThreads.count, batch))
+        let workers = ImageLocalStage.backwardPartitions(batch: batch)
         prepareBackward(workers: workers)
         parallelFor(workers) { w in backward(gradOutput, images: batch * w / workers..<batch * (w + 1) / workers, worker: w) }
         finishBackward(workers: workers)

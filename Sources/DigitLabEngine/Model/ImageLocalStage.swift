@@ -2,14 +2,14 @@
 /// chunk by chunk: each engine thread takes its images through every layer of the stage a few at
 /// a time, so a chunk's activations are still in that core's cache when the next layer reads
 /// them. In forward the threads claim images as they go (`StageSequence.forward`); in backward
-/// the batch is split into one contiguous range of images per thread, since each thread sums its
-/// images' parameter gradients on its own.
+/// the batch is split into `gradientPartitions` contiguous ranges of images, each summing its
+/// images' parameter gradients into partial sums of its own, whatever the thread count.
 ///
 /// What runs fused (a `ConvolutionBlock`, a `RectifiedPooling`) the plan decided; a stage runs
 /// whatever layers it is given, in order.
 ///
-/// Parameter gradients are summed per thread and then over threads in a fixed order, so a given
-/// batch size and thread count always give the same numbers.
+/// Parameter gradients are summed per partition and then over partitions in a fixed order, so a
+/// given batch size always gives the same numbers, on one thread or many.
 public struct ImageLocalStage {
     public let layers: [any ImageLocalLayer]
     /// Images a thread carries through the stage at once.
@@ -46,8 +46,20 @@ public struct ImageLocalStage {
         }
     }
 
-    /// One worker per engine thread, but never more than images.
+    /// One worker per engine thread, but never more than images: for forward passes, where an
+    /// image's output is the same whichever thread computes it.
     public static func defaultWorkers(batch: Int) -> Int { max(1, min(EngineThreads.count, batch)) }
+
+    /// The parts of the batch a backward pass sums parameter gradients over, whatever the thread
+    /// count: the sums' rounding depends on how the batch is split, so a split that followed the
+    /// threads made a run's bytes depend on them, and `--jobs` could not give runs one thread each
+    /// without changing what `reproduce` produces. Two, the split the record was trained with (on
+    /// two threads); one thread computes both parts in turn, and threads beyond two have no
+    /// backward share (forward, products and the optimizers still use them).
+    public static let gradientPartitions = 2
+
+    /// `gradientPartitions`, but never more than images.
+    public static func backwardPartitions(batch: Int) -> Int { max(1, min(gradientPartitions, batch)) }
 
     /// Runs the first `batch` images of `input` through every layer in one parallel region, up to
     /// `workers` threads claiming a few images at a time (`StageSequence.forward`); returns the
@@ -58,9 +70,10 @@ public struct ImageLocalStage {
 
     /// Back-propagates `gradOutput` through every layer, in reverse, chunk by chunk, in one
     /// parallel region, filling every parameter's gradient; returns the gradient with respect to
-    /// the stage's input (or `gradOutput` when the first layer computes none).
+    /// the stage's input (or `gradOutput` when the first layer computes none). `workers` is the
+    /// number of partitions (`backwardPartitions` by default), not of threads.
     public func backward(_ gradOutput: Tensor, batch: Int, workers: Int? = nil) -> Tensor {
-        let workers = workers ?? ImageLocalStage.defaultWorkers(batch: batch)
+        let workers = workers ?? ImageLocalStage.backwardPartitions(batch: batch)
         prepareBackward(workers: workers)
         parallelFor(workers) { w in backward(gradOutput, worker: w, of: workers, batch: batch) }
         finishBackward(workers: workers)
@@ -92,10 +105,11 @@ public struct ImageLocalStage {
         for layer in layers { layer.prepareBackward(workers: workers) }
     }
 
-    /// Worker `w`'s share of the backward pass: its images back through every layer, chunk by
-    /// chunk, its parameter gradients summed into its own partial sums.
+    /// Partition `w`'s share of the backward pass: its images back through every layer, chunk by
+    /// chunk, its parameter gradients summed into its own partial sums (and its own scratch, so
+    /// one thread may run several partitions in turn).
     func backward(_ gradOutput: Tensor, worker w: Int, of workers: Int, batch: Int) {
-        // Worker `w` owns images `batch·w/workers ..< batch·(w+1)/workers`.
+        // Partition `w` owns images `batch·w/workers ..< batch·(w+1)/workers`.
         forEachChunk(of: batch * w / workers..<batch * (w + 1) / workers) { images in
             for i in layers.indices.reversed() {
                 layers[i].backward(outputGradient(i, last: gradOutput), images: images, worker: w)
@@ -103,7 +117,7 @@ public struct ImageLocalStage {
         }
     }
 
-    /// Adds the workers' partial parameter gradients, in a fixed order.
+    /// Adds the partitions' partial parameter gradients, in a fixed order.
     func finishBackward(workers: Int) {
         for layer in layers { layer.finishBackward(workers: workers) }
     }

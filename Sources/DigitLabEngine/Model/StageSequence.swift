@@ -1,15 +1,17 @@
 /// Consecutive image-local stages (the convolution blocks) run in one parallel region a pass:
-/// each thread takes its images (in forward, those it claims; in backward, its fixed range)
-/// through every stage in turn, since a stage's images need only the same images of the stage
-/// before.
+/// each thread takes its images (in forward, those it claims; in backward, its fixed partitions'
+/// ranges) through every stage in turn, since a stage's images need only the same images of the
+/// stage before.
 ///
 /// Why: run stage by stage, the threads met at the end of every stage, six times a training step
 /// for the paper's three blocks, and each meeting waits for the slower thread; one region a pass
 /// waits twice. Each stage keeps its own chunk size (the first two blocks carry one or two images
 /// at a time, the third many, within a forward claim's two). The numbers are those of the stages
-/// run one by one: an image's output does not depend on who computes it, every backward worker
-/// sees the same images in the same order, and parameter gradients are still added over workers
-/// in a fixed order at the end.
+/// run one by one: an image's output does not depend on who computes it, every backward partition
+/// sees the same images in the same order, and parameter gradients are still added over
+/// partitions in a fixed order at the end. Nor are they those of a thread count: backward always
+/// runs `ImageLocalStage.gradientPartitions` partitions, on as many threads as there are (one
+/// thread runs them in turn).
 public struct StageSequence {
     public let stages: [ImageLocalStage]
 
@@ -45,9 +47,10 @@ public struct StageSequence {
 
     /// Back-propagates `gradOutput` through every stage, last first, filling every parameter's
     /// gradient; returns the gradient with respect to the first stage's input (or `gradOutput`
-    /// when no stage computes one).
+    /// when no stage computes one). `workers` is the number of partitions
+    /// (`ImageLocalStage.backwardPartitions` by default), not of threads.
     public func backward(_ gradOutput: Tensor, batch: Int, workers: Int? = nil) -> Tensor {
-        let workers = workers ?? ImageLocalStage.defaultWorkers(batch: batch)
+        let workers = workers ?? ImageLocalStage.backwardPartitions(batch: batch)
         // Stage i receives the gradient stage i + 1 passes back.
         let received = stages.indices.map { i in i + 1 < stages.count ? stages[i + 1].inputGradient : gradOutput }
         for (i, stage) in stages.enumerated().dropLast() {
