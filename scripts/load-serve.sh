@@ -80,6 +80,8 @@ row() { # name, url, script
   echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) CPUs. Written by scripts/load-serve.sh."
   echo "Targets (issue 20): study page p99 under 50 ms, predict under 20 ms."
   echo "Cache hits: responses the server answered from its page or answer cache (X-Page-Cache or X-Answer-Cache: hit)."
+  # Other work on the machine slows every row: its 1-minute load average before the first row (wrk not yet running).
+  echo "Load average before the runs (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "| endpoint | requests/s | p50 ms | p90 ms | p99 ms | errors | cache hits |"
   echo "| --- | --- | --- | --- | --- | --- | --- |"

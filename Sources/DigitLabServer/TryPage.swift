@@ -76,7 +76,8 @@ extension Site {
                         throw ServeError(status: .unprocessableContent, message: "upload: " + failure.description, asPage: false)
                     }
                 }
-                return try Site.jsonBytes(try await inference.predict(bytes: bytes, name: "upload", model: model))
+                let response = try await inference.predict(bytes: bytes, name: "upload", model: model)
+                return try PredictJSON.encode(response) ?? Site.jsonBytes(response)
             }
             return Site.answer(answer, cache: hit ? "hit" : "miss")
         } catch let e as DataError {

@@ -152,8 +152,9 @@ struct InkSignal {
                 for c in channels.indices {
                     buffer.removeAll(keepingCapacity: true)
                     for y in y0..<y1 { for x in x0..<x1 { buffer.append(channels[c].values[y * width + x]) } }
-                    buffer.sort()
-                    levels[c].append(Double(buffer[Int(Double(buffer.count - 1) * quantile)]))
+                    // The cell's quantile by selection, not a full sort: the same value.
+                    let k = Int(Double(buffer.count - 1) * quantile)
+                    levels[c].append(Double(buffer.withUnsafeMutableBufferPointer { Plane.select($0, k) }))
                 }
             }
         }
