@@ -11,9 +11,9 @@ import Foundation
 /// `results/bench/<cpu>/jobs.txt`. Set it to 1 only where that file shows the two 1-thread runs
 /// training more epochs an hour. Setting it changes only the speed: a run's numbers do not depend
 /// on its thread count (`ImageLocalStage.gradientPartitions`, `GEMMBlocks`), so `reproduce`
-/// produces the record's two-thread bytes either way. Nil: the Zen 4's jobs.txt (1.33x, training
-/// paused) was measured with the engine before that change, and on the day of the change
-/// (2026-12-06, 23:30 UTC) the machine was too busy to measure again (load 10-12 on 2 cores).
+/// produces the record's two-thread bytes either way. Nil for now, though the Zen 4's jobs.txt
+/// (1.13x at b1a8d17, quiet machine) supports 1: tests of `reproduce` that assume one run at a
+/// time (TrustTests' interrupted reproduction, RunLockTests' skip) must first ask for --jobs 1.
 enum JobsDefault {
     static let threadsPerRun: Int? = nil
 }
