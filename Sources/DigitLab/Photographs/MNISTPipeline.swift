@@ -296,6 +296,14 @@ public enum MNISTPipeline {
         let scale = 20 / Double(max(width, height))
         let w = max(1, min(20, Int((Double(width) * scale).rounded()))), h = max(1, min(20, Int((Double(height) * scale).rounded())))
         let small = Plane(width: width, height: height, values: mask.map { $0 ? 1 : 0 }).resizedArea(width: w, height: h)
+        return centred(small)
+    }
+
+    /// `small` (at most 20 x 20, values 0-1) placed in 28 x 28 with its centre of mass at MNIST's
+    /// centre, as bytes: the last step of MNIST's size normalization, for a mask (`fitAndCentre`)
+    /// and for grey ink alike (`MNISTSized`).
+    static func centred(_ small: Plane) -> [UInt8] {
+        let w = small.width, h = small.height
         var mass = 0.0, sx = 0.0, sy = 0.0
         for y in 0..<h {
             for x in 0..<w {

@@ -94,21 +94,7 @@ public enum MNISTSized {
         if sw != bw || sh != bh {
             small = side > 20 ? small.resizedArea(width: sw, height: sh) : small.resizedBilinear(width: sw, height: sh)
         }
-        var mass = 0.0, sx = 0.0, sy = 0.0
-        for y in 0..<sh {
-            for x in 0..<sw {
-                let v = Double(small[x, y])
-                mass += v; sx += v * Double(x); sy += v * Double(y)
-            }
-        }
-        let cx = mass > 0 ? sx / mass : Double(sw - 1) / 2, cy = mass > 0 ? sy / mass : Double(sh - 1) / 2
-        let ox = min(max(Int((MNISTPipeline.mnistCentre.x - cx).rounded()), 0), 28 - sw)
-        let oy = min(max(Int((MNISTPipeline.mnistCentre.y - cy).rounded()), 0), 28 - sh)
-        var out = [UInt8](repeating: 0, count: 28 * 28)
-        for y in 0..<sh {
-            for x in 0..<sw { out[(y + oy) * 28 + x + ox] = UInt8(max(0, min(255, (255 * small[x, y]).rounded()))) }
-        }
-        return MNISTPipeline.Result(digit: out, inkIsDark: inkIsDark, strokeWidth: stroke * 20 / padSide, thickened: false,
-                                    ruledLines: 0, mnistSized: true)
+        return MNISTPipeline.Result(digit: MNISTPipeline.centred(small), inkIsDark: inkIsDark,
+                                    strokeWidth: stroke * 20 / padSide, thickened: false, ruledLines: 0, mnistSized: true)
     }
 }
