@@ -10,7 +10,7 @@ import Foundation
 /// 2-thread run against two simultaneous 1-thread runs (case 7, epochs per hour) and writes
 /// `results/bench/<cpu>/jobs.txt`. Set it to 1 only where that file shows the two 1-thread runs
 /// training more epochs an hour. Setting it changes only the speed: a run's numbers do not depend
-/// on its thread count (`ImageLocalStage.gradientPartitions`, `GEMMBlocks`), so `reproduce`
+/// on its thread count (`GradientPartitions`, `GEMMBlocks`), so `reproduce`
 /// produces the record's two-thread bytes either way. Nil for now, though the Zen 4's jobs.txt
 /// (1.13x at b1a8d17, quiet machine) supports 1: tests of `reproduce` that assume one run at a
 /// time (TrustTests' interrupted reproduction, RunLockTests' skip) must first ask for --jobs 1.

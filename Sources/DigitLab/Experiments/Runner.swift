@@ -125,7 +125,7 @@ public final class Runner {
             }
             if let saved {
                 // Another --threads than the checkpoint's (`saved.engineThreads`) is the same run:
-                // the numbers do not depend on the thread count (`ImageLocalStage.gradientPartitions`,
+                // the numbers do not depend on the thread count (`GradientPartitions`,
                 // `GEMMBlocks`), so a run stopped on one thread resumes on two, and the other way.
                 do {
                     try trainer.restore(saved)

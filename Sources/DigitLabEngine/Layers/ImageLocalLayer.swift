@@ -41,7 +41,7 @@ public extension ImageLocalLayer {
 
     /// The whole batch, one contiguous range of images per engine thread: the layer alone, for
     /// tests and the reference activations (the model runs such layers in stages). Backward splits
-    /// the batch into the stages' fixed partitions instead, so its sums do not depend on the
+    /// the batch into `GradientPartitions` instead, so its sums do not depend on the
     /// thread count either.
     func forward(_ input: Tensor, batch: Int, mode: PassMode) -> Tensor {
         let workers = max(1, min(EngineThreads.count, batch))
@@ -51,10 +51,25 @@ public extension ImageLocalLayer {
     }
 
     func backward(_ gradOutput: Tensor, batch: Int) -> Tensor {
-        let workers = ImageLocalStage.backwardPartitions(batch: batch)
+        let workers = GradientPartitions.of(batch: batch)
         prepareBackward(workers: workers)
         parallelFor(workers) { w in backward(gradOutput, images: batch * w / workers..<batch * (w + 1) / workers, worker: w) }
         finishBackward(workers: workers)
         return inputGradient ?? gradOutput
     }
+}
+
+/// The parts of the batch a backward pass sums parameter gradients over, whatever the thread
+/// count: the sums' rounding depends on how the batch is split, so a split that followed the
+/// threads made a run's bytes depend on them, and `--jobs` could not give runs one thread each
+/// without changing what `reproduce` produces. Two, the split the record was trained with (on two
+/// threads); one thread computes both parts in turn, and threads beyond two have no backward share
+/// (forward, products and the optimizers still use them). Here, beside the layers that keep a
+/// partial sum per part, so that a layer alone (`backward(_:batch:)`) and the model's stages
+/// split alike.
+public enum GradientPartitions {
+    public static let count = 2
+
+    /// `count`, but never more than images.
+    public static func of(batch: Int) -> Int { max(1, min(count, batch)) }
 }

@@ -2,7 +2,7 @@
 /// chunk by chunk: each engine thread takes its images through every layer of the stage a few at
 /// a time, so a chunk's activations are still in that core's cache when the next layer reads
 /// them. In forward the threads claim images as they go (`StageSequence.forward`); in backward
-/// the batch is split into `gradientPartitions` contiguous ranges of images, each summing its
+/// the batch is split into `GradientPartitions.count` contiguous ranges of images, each summing its
 /// images' parameter gradients into partial sums of its own, whatever the thread count.
 ///
 /// What runs fused (a `ConvolutionBlock`, a `RectifiedPooling`) the plan decided; a stage runs
@@ -50,17 +50,6 @@ public struct ImageLocalStage {
     /// image's output is the same whichever thread computes it.
     public static func defaultWorkers(batch: Int) -> Int { max(1, min(EngineThreads.count, batch)) }
 
-    /// The parts of the batch a backward pass sums parameter gradients over, whatever the thread
-    /// count: the sums' rounding depends on how the batch is split, so a split that followed the
-    /// threads made a run's bytes depend on them, and `--jobs` could not give runs one thread each
-    /// without changing what `reproduce` produces. Two, the split the record was trained with (on
-    /// two threads); one thread computes both parts in turn, and threads beyond two have no
-    /// backward share (forward, products and the optimizers still use them).
-    public static let gradientPartitions = 2
-
-    /// `gradientPartitions`, but never more than images.
-    public static func backwardPartitions(batch: Int) -> Int { max(1, min(gradientPartitions, batch)) }
-
     /// Runs the first `batch` images of `input` through every layer in one parallel region, up to
     /// `workers` threads claiming a few images at a time (`StageSequence.forward`); returns the
     /// last layer's output.
@@ -71,9 +60,9 @@ public struct ImageLocalStage {
     /// Back-propagates `gradOutput` through every layer, in reverse, chunk by chunk, in one
     /// parallel region, filling every parameter's gradient; returns the gradient with respect to
     /// the stage's input (or `gradOutput` when the first layer computes none). `workers` is the
-    /// number of partitions (`backwardPartitions` by default), not of threads.
+    /// number of partitions (`GradientPartitions.of(batch:)` by default), not of threads.
     public func backward(_ gradOutput: Tensor, batch: Int, workers: Int? = nil) -> Tensor {
-        let workers = workers ?? ImageLocalStage.backwardPartitions(batch: batch)
+        let workers = workers ?? GradientPartitions.of(batch: batch)
         prepareBackward(workers: workers)
         parallelFor(workers) { w in backward(gradOutput, worker: w, of: workers, batch: batch) }
         finishBackward(workers: workers)

@@ -10,7 +10,7 @@
 /// run one by one: an image's output does not depend on who computes it, every backward partition
 /// sees the same images in the same order, and parameter gradients are still added over
 /// partitions in a fixed order at the end. Nor are they those of a thread count: backward always
-/// runs `ImageLocalStage.gradientPartitions` partitions, on as many threads as there are (one
+/// runs `GradientPartitions` partitions, on as many threads as there are (one
 /// thread runs them in turn).
 public struct StageSequence {
     public let stages: [ImageLocalStage]
@@ -48,9 +48,9 @@ public struct StageSequence {
     /// Back-propagates `gradOutput` through every stage, last first, filling every parameter's
     /// gradient; returns the gradient with respect to the first stage's input (or `gradOutput`
     /// when no stage computes one). `workers` is the number of partitions
-    /// (`ImageLocalStage.backwardPartitions` by default), not of threads.
+    /// (`GradientPartitions.of(batch:)` by default), not of threads.
     public func backward(_ gradOutput: Tensor, batch: Int, workers: Int? = nil) -> Tensor {
-        let workers = workers ?? ImageLocalStage.backwardPartitions(batch: batch)
+        let workers = workers ?? GradientPartitions.of(batch: batch)
         // Stage i receives the gradient stage i + 1 passes back.
         let received = stages.indices.map { i in i + 1 < stages.count ? stages[i + 1].inputGradient : gradOutput }
         for (i, stage) in stages.enumerated().dropLast() {
