@@ -6,7 +6,7 @@ import NIOCore
 /// The format copied is `JSONEncoder`'s: keys in sorted order, nil optionals left out, numbers
 /// as `description` gives them with a trailing ".0" dropped, strings with `"`, `\`, `/` and
 /// control characters escaped (`\b \f \n \r \t`, else `\u00xx`) and all else as UTF-8
-/// (`PredictJSONTests` compares the two on real answers and on awkward values).
+/// (`SmallUploadTests.jsonSameAsEncoder` compares the two on real answers and on awkward values).
 enum PredictJSON {
     /// The answer's JSON bytes, or nil when a probability is not finite (which `JSONEncoder`
     /// refuses with an error of its own: the caller then asks it, to get that error).

@@ -155,16 +155,7 @@ public enum MNISTPipeline {
             return longer > workingMaxSide ? plane.resizedArea(width: workingWidth, height: workingHeight)
                 : plane.resizedBilinear(width: workingWidth, height: workingHeight)
         }
-        let luma: Plane
-        if planes.count == 3 {
-            luma = Plane(width: planes[0].width, height: planes[0].height,
-                         values: (0..<planes[0].values.count).map {
-                             0.299 * planes[0].values[$0] + 0.587 * planes[1].values[$0] + 0.114 * planes[2].values[$0]
-                         })
-        } else {
-            luma = planes[0]
-        }
-        let sheet = SheetCrop.sheet(luma)
+        let sheet = SheetCrop.sheet(Plane.luma(planes))
         if let sheet { planes = planes.map { SheetCrop.crop($0, to: sheet) } }
         let width = planes[0].width, height = planes[0].height
         let signal = InkSignal(channels: planes)

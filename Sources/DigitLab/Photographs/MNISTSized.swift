@@ -41,14 +41,7 @@ public enum MNISTSized {
         let w = image.width, h = image.height, n = w * h
         guard w <= largestSide, h <= largestSide, w >= smallestSide, h >= smallestSide else { return nil }
         // Grey with the pipeline's luma weights.
-        var grey = [Float](repeating: 0, count: n)
-        image.pixels.withUnsafeBufferPointer { p in
-            if image.channels == 3 {
-                for i in 0..<n { grey[i] = 0.299 * Float(p[3 * i]) + 0.587 * Float(p[3 * i + 1]) + 0.114 * Float(p[3 * i + 2]) }
-            } else {
-                for i in 0..<n { grey[i] = Float(p[i]) }
-            }
-        }
+        let grey = Plane.luma((0..<image.channels).map { Plane(width: w, height: h, values: image.channel($0)) }).values
         let paper = Plane.percentile(grey, 0.5)
         let contrast: Float = image.channels == 3 ? 30 : 20
         var above = 0, below = 0

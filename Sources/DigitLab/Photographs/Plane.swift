@@ -15,6 +15,15 @@ public struct Plane: Sendable, Equatable {
         self.init(width: width, height: height, values: [Float](repeating: fill, count: width * height))
     }
 
+    /// The luma of one grey plane (itself) or of three (R, G, B): `0.299 R + 0.587 G + 0.114 B`,
+    /// the weights the mnist pipeline judges ink by.
+    public static func luma(_ planes: [Plane]) -> Plane {
+        guard planes.count == 3 else { return planes[0] }
+        let (r, g, b) = (planes[0].values, planes[1].values, planes[2].values)
+        return Plane(width: planes[0].width, height: planes[0].height,
+                     values: (0..<r.count).map { 0.299 * r[$0] + 0.587 * g[$0] + 0.114 * b[$0] })
+    }
+
     public subscript(x: Int, y: Int) -> Float {
         get { values[y * width + x] }
         set { values[y * width + x] = newValue }
