@@ -110,8 +110,9 @@ struct CachedResponse: Sendable {
 /// the model or the mode changes back, and a load test sends one body over and over. Keyed by the
 /// upload's bytes themselves (hashed for the lookup, compared in full on a hit, so two uploads
 /// never share an answer), the model's file and the mode; only uploads up to `largestUpload` are
-/// kept, and at most `capacity` answers, the oldest dropped first. The model's reader is loaded
-/// once and kept (`Inference`), so its file's answers never change while the server runs.
+/// kept, and at most `capacity` answers, the oldest dropped first. A model's file is read once and
+/// every reader of it made from those bytes (`ReaderShelf`), so its answers never change while the
+/// server runs.
 final class AnswerCache: Sendable {
     struct Key: Hashable, Sendable {
         var upload: [UInt8]

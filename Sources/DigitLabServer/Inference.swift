@@ -1,6 +1,7 @@
 import DigitLab
 import DigitLabEngine
 import Foundation
+import Synchronization
 
 /// One pipeline's reading of an uploaded image, as the try page shows it.
 struct PipelineReading: Encodable, Sendable {
@@ -30,34 +31,21 @@ struct NumberResponse: Encodable, Sendable {
 }
 
 /// Everything that runs the engine: the forward passes that read digits, and evaluating models on
-/// the test set. The engine's thread pool and a model's buffers serve one computation at a time,
-/// so all of it goes through this one actor; preparing an upload for the model (decoding it and
-/// each pipeline's steps, `Inference.prepare`) needs no model and runs beside it, on the
-/// request's own task, so that only the forward passes wait for one another. Models are loaded
-/// once and kept.
+/// the test set.
+///
+/// Reading an upload (predict, a number) runs on the request's own task, start to end: decoding,
+/// each pipeline's steps, and the forward passes, with a reader borrowed from `readers` and the
+/// engine on that thread alone (`EngineThreads.alone`), so requests on the two cores read at once
+/// (one actor doing every forward pass was the queue a load of distinct uploads waited in).
+/// Evaluating a model on the test set spreads over every engine thread through the shared pool,
+/// which serves one region at a time: evaluations go through this actor, one at a time.
 actor Inference {
-    private var readers: [String: DigitReader] = [:]
+    /// The readers of predict and numbers, loaded once per model file.
+    nonisolated let readers = ReaderShelf()
     private let dataDirectory: String?
 
     init(dataDirectory: String?) {
         self.dataDirectory = dataDirectory
-    }
-
-    private func reader(_ model: SavedModel) throws -> DigitReader {
-        if let r = readers[model.path] { return r }
-        let r = try DigitReader(modelPath: model.path)
-        readers[model.path] = r
-        return r
-    }
-
-    /// The normalization `model` was trained with, which the mnist pipeline applies (loads the model).
-    func normalization(of model: SavedModel) throws -> Normalization {
-        try reader(model).normalization
-    }
-
-    /// The model's class probabilities for each prepared 28 x 28 input, one forward pass each.
-    func probabilities(_ inputs: [[Float]], model: SavedModel) throws -> [[Float]] {
-        try reader(model).probabilities(inputs)
     }
 
     /// One pipeline's preparation of an upload: the model's input, or why the pipeline found no digit.
@@ -77,32 +65,39 @@ actor Inference {
         }
     }
 
-    /// Both pipelines' readings of an image: prepared beside the actor, then read by the model.
-    nonisolated func predict(bytes: [UInt8], name: String, model: SavedModel) async throws -> PredictResponse {
-        let prepared = try Inference.prepare(bytes: bytes, name: name, normalization: try await normalization(of: model))
-        // Both inputs in one visit to the actor; the model reads them one at a time, as before.
-        var probabilities = try await probabilities(prepared.compactMap { try? $0.result.get().input }, model: model)[...]
-        var readings: [PipelineReading] = []
-        for (pipeline, result) in prepared {
-            switch result {
-            case .success(let digit):
-                let p = probabilities.removeFirst()
-                let prediction = DigitPrediction(file: name, probabilities: p, pipeline: pipeline, prepared: digit)
-                readings.append(PipelineReading(pipeline: pipeline.rawValue, digit: prediction.digit,
-                                                probabilities: prediction.probabilities, input: digit.preview.pixels,
-                                                ink: prediction.ink, thickened: prediction.thickened))
-            case .failure(let failure):
-                readings.append(PipelineReading(pipeline: pipeline.rawValue, error: failure.description))
+    /// Both pipelines' readings of an image, on the caller's thread.
+    nonisolated func predict(bytes: [UInt8], name: String, model: SavedModel) throws -> PredictResponse {
+        try readers.borrow(model) { reader in
+            let prepared = try Inference.prepare(bytes: bytes, name: name, normalization: reader.normalization)
+            var probabilities = EngineThreads.alone {
+                reader.probabilities(prepared.compactMap { try? $0.result.get().input })
+            }[...]
+            var readings: [PipelineReading] = []
+            for (pipeline, result) in prepared {
+                switch result {
+                case .success(let digit):
+                    let p = probabilities.removeFirst()
+                    let prediction = DigitPrediction(file: name, probabilities: p, pipeline: pipeline, prepared: digit)
+                    readings.append(PipelineReading(pipeline: pipeline.rawValue, digit: prediction.digit,
+                                                    probabilities: prediction.probabilities, input: digit.preview.pixels,
+                                                    ink: prediction.ink, thickened: prediction.thickened))
+                case .failure(let failure):
+                    readings.append(PipelineReading(pipeline: pipeline.rawValue, error: failure.description))
+                }
             }
+            return PredictResponse(model: model.id, readings: readings)
         }
-        return PredictResponse(model: model.id, readings: readings)
     }
 
-    /// The number in an image, read as `digitlab predict --number` reads it (mnist pipeline). Throws
-    /// `MNISTPipeline.Failure` when the image holds no number, `DataError` when it is no image.
-    func readNumber(bytes: [UInt8], name: String, model: SavedModel) throws -> NumberResponse {
-        let reading = try NumberReader(reader: try reader(model)).read(try ImageFile.decode(bytes, name: name), file: name)
-        return NumberResponse(model: model.id, reading: reading, inputs: reading.digits.map(\.input))
+    /// The number in an image, read as `digitlab predict --number` reads it (mnist pipeline), on
+    /// the caller's thread. Throws `MNISTPipeline.Failure` when the image holds no number,
+    /// `DataError` when it is no image.
+    nonisolated func readNumber(bytes: [UInt8], name: String, model: SavedModel) throws -> NumberResponse {
+        try readers.borrow(model) { reader in
+            let image = try ImageFile.decode(bytes, name: name)
+            let reading = try EngineThreads.alone { try NumberReader(reader: reader).read(image, file: name) }
+            return NumberResponse(model: model.id, reading: reading, inputs: reading.digits.map(\.input))
+        }
     }
 
     /// Evaluates a model on its dataset's test set and writes what `digitlab evaluate` writes into
@@ -115,5 +110,59 @@ actor Inference {
         }
         let data = try Dataset.load(files, directory: Dataset.resolveDirectory(dataDirectory, files: files))
         try ModelEvaluation(reader: reader, test: data.test).write(to: directory)
+    }
+}
+
+/// Readers of saved models for reading uploads, kept between requests: a request borrows one
+/// (`borrow`), runs its passes with it, and puts it back. Each model file is read once, on first
+/// use, and every reader of it is made from those bytes, so a model's answers never change while
+/// the server runs (the answer cache relies on it), even if the file is replaced. A new reader is
+/// made only while all are lent, so there are about as many as requests read at once (one per
+/// core: reading holds its thread).
+final class ReaderShelf: Sendable {
+    private struct Shelf {
+        var bytes: [UInt8]
+        var idle: [DigitReader]
+    }
+
+    // DigitReader is not Sendable: one lives on the shelf or with one borrower, never with two.
+    private struct Shelves: @unchecked Sendable {
+        var byPath: [String: Shelf] = [:]
+    }
+
+    private let shelves = Mutex(Shelves())
+
+    /// Runs `body` with a reader of `model` that no one else uses meanwhile.
+    func borrow<Result>(_ model: SavedModel, _ body: (DigitReader) throws -> Result) throws -> Result {
+        let reader = try take(model)
+        defer { shelves.withLock { $0.byPath[model.path]?.idle.append(reader) } }
+        return try body(reader)
+    }
+
+    private func take(_ model: SavedModel) throws -> DigitReader {
+        enum Taken { case reader(DigitReader), bytes([UInt8]), none }
+        let taken: Taken = shelves.withLock { state in
+            guard var shelf = state.byPath[model.path] else { return .none }
+            if let reader = shelf.idle.popLast() {
+                state.byPath[model.path] = shelf
+                return .reader(reader)
+            }
+            return .bytes(shelf.bytes)
+        }
+        switch taken {
+        case .reader(let reader):
+            return reader
+        case .bytes(let bytes):
+            return try DigitReader(modelBytes: bytes, path: model.path)
+        case .none:
+            // First use: read the file, and keep its bytes unless another request got there first.
+            let bytes = try DigitReader.modelFile(model.path)
+            let kept = shelves.withLock { state in
+                if let shelf = state.byPath[model.path] { return shelf.bytes }
+                state.byPath[model.path] = Shelf(bytes: bytes, idle: [])
+                return bytes
+            }
+            return try DigitReader(modelBytes: kept, path: model.path)
+        }
     }
 }

@@ -70,13 +70,13 @@ extension Site {
             let (answer, hit) = try await answers.answer(AnswerCache.Key(upload: bytes, modelPath: model.path, number: number)) {
                 if number {
                     do {
-                        return try Site.jsonBytes(try await inference.readNumber(bytes: bytes, name: "upload", model: model))
+                        return try Site.jsonBytes(try inference.readNumber(bytes: bytes, name: "upload", model: model))
                     } catch let failure as MNISTPipeline.Failure {
                         // No ink, too many marks, marks of wildly different sizes: no number, said in one line.
                         throw ServeError(status: .unprocessableContent, message: "upload: " + failure.description, asPage: false)
                     }
                 }
-                let response = try await inference.predict(bytes: bytes, name: "upload", model: model)
+                let response = try inference.predict(bytes: bytes, name: "upload", model: model)
                 return try PredictJSON.encode(response) ?? Site.jsonBytes(response)
             }
             return Site.answer(answer, cache: hit ? "hit" : "miss")

@@ -92,3 +92,38 @@ struct ParallelTests {
         #expect(all.allSatisfy { $0 == rounds }, "counts between \(all.min()!) and \(all.max()!), expected \(rounds)")
     }
 }
+
+/// `EngineThreads.alone`: the engine on the calling thread only, for the server's readers.
+@Suite("The engine on one thread alone", .engineThreads)
+struct EngineAloneTests {
+    @Test("inside alone, regions run on the calling thread and count is 1 there only, and after it the count is back")
+    func regionsStayOnTheCallingThread() {
+        let n = 64
+        let runners = UnsafeMutablePointer<pthread_t>.allocate(capacity: n)
+        let claimers = UnsafeMutablePointer<Int>.allocate(capacity: n)
+        defer { runners.deallocate(); claimers.deallocate() }
+        let caller = pthread_self()
+        let (inside, elsewhere) = EngineThreads.alone {
+            parallelFor(n) { i in runners[i] = pthread_self() }
+            parallelClaim(n) { i, t in claimers[i] = t }
+            // Another thread, meanwhile, still sees the process's count (a thread of its own:
+            // `DispatchQueue.sync` would run the block on this one).
+            nonisolated(unsafe) var elsewhere = 0
+            let seen = DispatchSemaphore(value: 0)
+            Thread { elsewhere = EngineThreads.count; seen.signal() }.start()
+            seen.wait()
+            return (EngineThreads.count, elsewhere)
+        }
+        #expect(inside == 1)
+        #expect(elsewhere == TestEngine.threads)
+        #expect((0..<n).allSatisfy { pthread_equal(runners[$0], caller) != 0 }, "a share ran on a helper inside alone")
+        #expect((0..<n).allSatisfy { claimers[$0] == 0 })
+        // Nested, and after: the count is back.
+        let afterInner = EngineThreads.alone {
+            EngineThreads.alone { }
+            return EngineThreads.count
+        }
+        #expect(afterInner == 1, "leaving an inner alone ended the outer one")
+        #expect(EngineThreads.count == TestEngine.threads)
+    }
+}

@@ -72,7 +72,7 @@ struct SmallUploadTests {
         }
         var compared = 0
         for bytes in uploads {
-            let response = try await inference.predict(bytes: bytes, name: "upload", model: model)
+            let response = try inference.predict(bytes: bytes, name: "upload", model: model)
             let mine = try #require(PredictJSON.encode(response))
             #expect(mine == (try Site.jsonBytes(response)))
             compared += 1
@@ -95,5 +95,66 @@ struct SmallUploadTests {
         }
         // Not finite: no hand-written answer, so the caller asks JSONEncoder (which refuses).
         #expect(PredictJSON.encode(PredictResponse(model: "m", readings: [PipelineReading(pipeline: "mnist", probabilities: [.nan])])) == nil)
+    }
+
+    @Test("uploads read on many threads at once get the bytes they get one at a time, and replacing the model file changes no answer")
+    func readersAtOnce() async throws {
+        // A copy of the shipped model, which the test then replaces.
+        let path = TestPaths.temporaryDirectory("readers") + "/case7.safetensors"
+        try FileManager.default.copyItem(atPath: Self.shippedModel, toPath: path)
+        let model = SavedModel(id: "models/case7", path: path)
+        let data = try Dataset.load(DatasetFiles.named("mnist")!, directory: TestPaths.mnist)
+        let uploads = try ServerFixture.testImages(24).map { Self.pgm($0.pixels) }
+            + (0..<4).map { try ServerFixture.png(SyntheticPhotos.make(from: data.test, source: $0 * 37, index: $0).image) }
+        let inference = Inference(dataDirectory: nil)
+        let oneAtATime = try uploads.map { try #require(PredictJSON.encode(try inference.predict(bytes: $0, name: "upload", model: model))) }
+
+        // The file replaced by a model with other weights (conv1's kernel halved), atomically as runs write.
+        let (loaded, metadata) = try Checkpoint.loadModel(path: path, capacity: 1)
+        let conv1 = try #require(loaded.layers.first { $0.name == "conv1" }?.parameters.first)
+        for i in 0..<conv1.value.count { conv1.value.data[i] *= 0.5 }
+        try Checkpoint.saveModel(loaded, metadata: metadata, to: path)
+
+        // Eight threads, each reading every upload in its own order: readers are lent to one at a time.
+        let threads = 8
+        nonisolated(unsafe) var answers = [[ByteBuffer?]](repeating: [ByteBuffer?](repeating: nil, count: uploads.count), count: threads)
+        nonisolated(unsafe) var failures = 0
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            for k in 0..<uploads.count {
+                let i = (k * 5 + t * 7) % uploads.count
+                let answer = try? PredictJSON.encode(inference.predict(bytes: uploads[i], name: "upload", model: model))
+                lock.withLock { if answer == nil { failures += 1 } else { answers[t][i] = answer } }
+            }
+        }
+        #expect(failures == 0)
+        for t in 0..<threads {
+            let differing = (0..<uploads.count).filter { answers[t][$0] != oneAtATime[$0] }
+            #expect(differing.isEmpty, "thread \(t): uploads \(differing) read otherwise than one at a time")
+        }
+        // The lending itself: four threads each holding a reader for 20 ms at the same time get
+        // four different readers, made from the first read of the file.
+        nonisolated(unsafe) var inUse = Set<ObjectIdentifier>(), lent = Set<ObjectIdentifier>(), clashes = 0
+        let all = DispatchGroup()
+        for _ in 0..<4 {
+            all.enter()
+            Thread {
+                _ = try? inference.readers.borrow(model) { reader in
+                    let id = ObjectIdentifier(reader)
+                    lock.withLock { if !inUse.insert(id).inserted { clashes += 1 }; lent.insert(id) }
+                    usleep(20_000)
+                    lock.withLock { _ = inUse.remove(id) }
+                }
+                all.leave()
+            }.start()
+        }
+        all.wait()
+        #expect(clashes == 0, "a reader was lent to two threads at once")
+        #expect(lent.count == 4)
+        let again = try inference.predict(bytes: uploads[0], name: "upload", model: model)
+        #expect(PredictJSON.encode(again) == oneAtATime[0])
+        // A new server reads the new file: the halved kernel does change answers.
+        let fresh = try Inference(dataDirectory: nil).predict(bytes: uploads[0], name: "upload", model: model)
+        #expect(PredictJSON.encode(fresh) != oneAtATime[0])
     }
 }

@@ -14,15 +14,16 @@ public final class DigitReader {
     /// The normalization the model was trained with (metadata "normalization").
     public let normalization: Normalization
 
-    public init(modelPath: String, capacity: Int = 1) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: modelPath, isDirectory: &isDirectory) else {
-            throw DataError(modelPath, "no such model. Train one with `digitlab run experiments/case7.yaml` and pass "
-                            + "--model results/runs/case7/seed-0/model.safetensors, or run from the repository's root, "
-                            + "which ships \(DigitReader.defaultModelPath)")
-        }
-        guard !isDirectory.boolValue else { throw DataError(modelPath, "is a directory; --model takes a .safetensors file") }
-        let (model, metadata) = try Checkpoint.loadModel(path: modelPath, capacity: capacity)
+    /// Loads the model file at `modelPath`, for passes of up to `capacity` inputs.
+    public convenience init(modelPath: String, capacity: Int = 1) throws {
+        try self.init(modelBytes: try DigitReader.modelFile(modelPath), path: modelPath, capacity: capacity)
+    }
+
+    /// A reader of a saved model's bytes held in memory (as `modelFile` read them); `path` names
+    /// the file in errors and is the reader's `path`. Several readers made from one read of a file
+    /// hold the same weights, whatever happens to the file meanwhile.
+    public init(modelBytes: [UInt8], path modelPath: String, capacity: Int = 1) throws {
+        let (model, metadata) = try Checkpoint.loadModel(bytes: modelBytes, name: modelPath, capacity: capacity)
         guard model.plan.inputShape == [28, 28, 1], model.plan.classes == 10 else {
             throw DataError(modelPath, "the model takes \(model.plan.inputShape) inputs and has "
                             + "\(model.plan.classes) classes; reading digits needs [28, 28, 1] and 10")
@@ -35,6 +36,19 @@ public final class DigitReader {
         self.model = model
         self.metadata = metadata
         self.normalization = normalization
+    }
+
+    /// The bytes of a model file, or an error that says what to pass instead.
+    public static func modelFile(_ modelPath: String) throws -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: modelPath, isDirectory: &isDirectory) else {
+            throw DataError(modelPath, "no such model. Train one with `digitlab run experiments/case7.yaml` and pass "
+                            + "--model results/runs/case7/seed-0/model.safetensors, or run from the repository's root, "
+                            + "which ships \(DigitReader.defaultModelPath)")
+        }
+        guard !isDirectory.boolValue else { throw DataError(modelPath, "is a directory; --model takes a .safetensors file") }
+        guard let data = FileManager.default.contents(atPath: modelPath) else { throw DataError(modelPath, "cannot be read") }
+        return Array(data)
     }
 
     /// Class probabilities for each input (28 x 28 floats each), in batches of the model's capacity.

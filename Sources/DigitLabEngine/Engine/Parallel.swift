@@ -17,7 +17,7 @@ public enum EngineThreads {
     /// another, must not have OpenBLAS start a thread per CPU of the machine, as it did when a
     /// count of one left the threading to OpenBLAS).
     public static var count: Int {
-        get { _count }
+        get { pthread_getspecific(aloneKey) == nil ? _count : 1 }
         set {
             _count = max(1, newValue)
             if _count > 1 && pool?.helpers != _count - 1 { pool = WorkerPool(helpers: _count - 1) }
@@ -27,6 +27,28 @@ public enum EngineThreads {
             if BLASRuntime.threads != 1 { BLASRuntime.setThreads(1) }
         }
     }
+
+    /// Runs `body` with the engine on the calling thread alone: inside it `count` is 1 on this
+    /// thread (on others it is unchanged), so the passes `body` runs hand no shares to the pool's
+    /// helpers.
+    ///
+    /// Why: the server reads each upload on the request's own thread, one per core, each with a
+    /// model of its own; a pass that handed half its work to a helper would take the core the
+    /// other request is reading on. The numbers do not change: every split the engine makes is
+    /// fixed (`GEMMBlocks`, `GradientPartitions`), whatever the thread count.
+    public static func alone<Result>(_ body: () throws -> Result) rethrows -> Result {
+        let outer = pthread_getspecific(aloneKey)
+        pthread_setspecific(aloneKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(aloneKey, outer) }
+        return try body()
+    }
+
+    /// The thread-specific flag `alone` sets (non-nil inside it).
+    private static let aloneKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        return key
+    }()
 }
 
 /// Runs `body(i)` for every `i` in `0..<n`, split into contiguous chunks over `EngineThreads.count`
