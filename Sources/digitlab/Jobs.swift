@@ -2,20 +2,28 @@ import ArgumentParser
 import DigitLab
 import Foundation
 
-/// How `--jobs auto` trains a set of runs: while `threadsPerRun` is nil, one run at a time on all
-/// the cores (as before `--jobs`); once set to T, `cores / T` runs at once on T threads each,
-/// on machines with at least twice T cores.
+/// How `--jobs auto` trains a set of runs: on a machine type measured to train more epochs an
+/// hour with several runs at once, `cores / T` runs at once on T threads each (on at least twice
+/// T cores); elsewhere one run at a time on all the cores.
 ///
-/// Where the figure comes from: `scripts/jobs-throughput.sh`, which times on a quiet machine one
+/// Where the figures come from: `scripts/jobs-throughput.sh`, which times on a quiet machine one
 /// 2-thread run against two simultaneous 1-thread runs (case 7, epochs per hour) and writes
-/// `results/bench/<cpu>/jobs.txt`. Set it to 1 only where that file shows the two 1-thread runs
-/// training more epochs an hour. Setting it changes only the speed: a run's numbers do not depend
-/// on its thread count (`GradientPartitions`, `GEMMBlocks`), so `reproduce`
-/// produces the record's two-thread bytes either way. Nil for now, though the Zen 4's jobs.txt
-/// (1.13x at b1a8d17, quiet machine) supports 1: tests of `reproduce` that assume one run at a
-/// time (TrustTests' interrupted reproduction, RunLockTests' skip) must first ask for --jobs 1.
+/// `results/bench/<cpu>/jobs.txt`. A machine type joins `measured` only where that file shows the
+/// 1-thread runs ahead. It changes only the speed: a run's numbers do not depend on its thread
+/// count (`GradientPartitions`, `GEMMBlocks`), so `reproduce` produces the record's bytes either
+/// way.
 enum JobsDefault {
-    static let threadsPerRun: Int? = nil
+    /// Threads per run by CPU ("family F model M", from /proc/cpuinfo, as `Provenance` records
+    /// it): the Zen 4 (AMD family 25 model 17), 1.13x the epochs an hour with two 1-thread runs
+    /// at once (results/bench/zen4/jobs.txt, b1a8d17, quiet machine). The Zen 3, Zen 5 and the
+    /// Xeon are not measured with the thread-independent engine.
+    static let measured: [String: Int] = ["family 25 model 17": 1]
+
+    /// The threads per run `--jobs auto` uses on this machine, or nil for one run at a time.
+    static var threadsPerRun: Int? {
+        let cpu = Provenance.cpuDescription()
+        return measured.first { cpu.hasSuffix("(\($0.key))") }?.value
+    }
 }
 
 /// `--jobs`, for the commands that train a set of runs (`reproduce`, `run --shard`).
@@ -25,9 +33,10 @@ struct JobsOption: ParsableArguments {
         discussion: """
             With N above 1 each run gets --threads threads (default: the cores divided by N). \
             The numbers depend neither on a run's thread count nor on which runs train together: \
-            the same seed gives the same bytes with any --threads and --jobs. auto: one run at a time on all \
-            cores until this machine type is measured to train more epochs an hour with several \
-            (scripts/jobs-throughput.sh; with --threads given, one at a time).
+            the same seed gives the same bytes with any --threads and --jobs. auto: on a CPU measured to \
+            train more epochs an hour with several runs at once (scripts/jobs-throughput.sh; so far the \
+            AMD Zen 4, family 25 model 17: two 1-thread runs on 2 cores), that many; elsewhere, or \
+            with --threads given, one at a time on all cores.
             """, valueName: "N|auto"))
     var jobs: String?
 

@@ -60,7 +60,7 @@ struct RunLockTests {
                 && run.stderr.contains(plan.directory) && run.stderr.contains("kill \(holder.pid)"), "\(run.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: plan.directory) == ["run.lock"])
 
-        let shard = try runTool(["run", "--shard", "0/1", "--data", TestPaths.mnist, "--out", out, smoke])
+        let shard = try runTool(["run", "--shard", "0/1", "--jobs", "1", "--data", TestPaths.mnist, "--out", out, smoke])
         #expect(shard.status == 0, "\(shard.stderr)")
         #expect(shard.stdout.contains("run 0: skipped, process \(holder.pid) is training it"), "\(shard.stdout)")
 
@@ -70,7 +70,7 @@ struct RunLockTests {
         try plan.resolvedYAML.write(toFile: experiments + "/case1.yaml", atomically: true, encoding: .utf8)
         let caseSpec = try ExperimentSpec.load(path: experiments + "/case1.yaml")
         #expect(RunPlan(spec: caseSpec, seed: 0, resultsDirectory: out).directory == plan.directory)
-        let reproduce = try runTool(["reproduce", "--experiments", experiments, "--seeds", "1", "--data", TestPaths.mnist, "--out", out])
+        let reproduce = try runTool(["reproduce", "--experiments", experiments, "--seeds", "1", "--jobs", "1", "--data", TestPaths.mnist, "--out", out])
         #expect(reproduce.status == 0, "\(reproduce.stderr)")
         #expect(reproduce.stdout.contains("seed 0: skipped, process \(holder.pid) is training it"), "\(reproduce.stdout)")
         #expect(!FileManager.default.fileExists(atPath: plan.specPath), "a skipped run was written to")

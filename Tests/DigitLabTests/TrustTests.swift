@@ -170,7 +170,8 @@ struct TrustTests {
         let dir = TestPaths.temporaryDirectory("trust-reproduce")
         let experiments = try Self.quickCases(in: dir, epochs: [2, 6])
         let out = dir + "/results"
-        let arguments = ["reproduce", "--experiments", experiments, "--data", TestPaths.mnist, "--out", out]
+        // One run at a time (--jobs 1), so that case 1 has finished when case 2 is stopped.
+        let arguments = ["reproduce", "--experiments", experiments, "--jobs", "1", "--data", TestPaths.mnist, "--out", out]
         let case1 = out + "/runs/case1/seed-0", case2 = out + "/runs/case2/seed-0"
 
         // SIGTERM during case 2: it stops at the next batch, saves, and exits 130 with instructions.
@@ -221,7 +222,7 @@ struct TrustTests {
         // In a reproduction, case 1 diverges and case 2 still trains; the table holds case 2.
         let experiments = try Self.quickCases(in: dir, epochs: [1, 1], extra: [1: "optimizer:\n  learning_rate: 1000\n"])
         let out = dir + "/results"
-        let r = try runTool(["reproduce", "--experiments", experiments, "--data", TestPaths.mnist, "--out", out])
+        let r = try runTool(["reproduce", "--experiments", experiments, "--jobs", "1", "--data", TestPaths.mnist, "--out", out])
         #expect(r.status == 1)
         #expect(r.stderr.contains("error: case1 seed 0: training diverged: the loss became"), "\(r.stderr)")
         #expect(Self.text(out + "/runs/case1/seed-0/summary.csv").contains(",diverged,"))

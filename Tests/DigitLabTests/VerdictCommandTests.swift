@@ -28,7 +28,7 @@ struct VerdictCommandTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (good, broken) = try Self.experiments(in: dir)
         let data = ["--data", TestPaths.mnist]
-        let record = try runTool(["reproduce", "--experiments", good, "--out", dir + "/record"] + data)
+        let record = try runTool(["reproduce", "--experiments", good, "--jobs", "1", "--out", dir + "/record"] + data)
         #expect(record.status == 0, "\(record.stderr)")
         #expect(record.stdout.contains("[3/3, 2 done, 1 left, ETA "), "the whole reproduction's progress:\n\(record.stdout)")
         let local = try runTool(["reproduce", "--experiments", good, "--out", dir + "/local", "--seeds", "1"] + data)
