@@ -14,9 +14,10 @@ import Foundation
 /// way.
 enum JobsDefault {
     /// Threads per run by CPU ("family F model M", from /proc/cpuinfo, as `Provenance` records
-    /// it): the Zen 4 (AMD family 25 model 17), 1.13x the epochs an hour with two 1-thread runs
-    /// at once (results/bench/zen4/jobs.txt, b1a8d17, quiet machine). The Zen 3, Zen 5 and the
-    /// Xeon are not measured with the thread-independent engine.
+    /// it): the Zen 4 (AMD family 25 model 17), 1.13x and 1.05x the epochs an hour with two
+    /// 1-thread runs at once in two sittings (results/bench/zen4/jobs.txt and jobs-08b8eac.txt,
+    /// idle machine). The Zen 3, Zen 5 and the Xeon are not measured with the thread-independent
+    /// engine.
     static let measured: [String: Int] = ["family 25 model 17": 1]
 
     /// The threads per run `--jobs auto` uses on this machine, or nil for one run at a time.
