@@ -140,29 +140,15 @@ final class ReaderShelf: Sendable {
     }
 
     private func take(_ model: SavedModel) throws -> DigitReader {
-        enum Taken { case reader(DigitReader), bytes([UInt8]), none }
-        let taken: Taken = shelves.withLock { state in
-            guard var shelf = state.byPath[model.path] else { return .none }
-            if let reader = shelf.idle.popLast() {
-                state.byPath[model.path] = shelf
-                return .reader(reader)
-            }
-            return .bytes(shelf.bytes)
+        let (idle, bytes) = shelves.withLock { ($0.byPath[model.path]?.idle.popLast(), $0.byPath[model.path]?.bytes) }
+        if let idle { return idle }
+        if let bytes { return try DigitReader(modelBytes: bytes, path: model.path) }
+        // First use: read the file, and keep its bytes unless another request got there first.
+        let read = try DigitReader.modelFile(model.path)
+        let kept = shelves.withLock { state in
+            if state.byPath[model.path] == nil { state.byPath[model.path] = Shelf(bytes: read, idle: []) }
+            return state.byPath[model.path]!.bytes
         }
-        switch taken {
-        case .reader(let reader):
-            return reader
-        case .bytes(let bytes):
-            return try DigitReader(modelBytes: bytes, path: model.path)
-        case .none:
-            // First use: read the file, and keep its bytes unless another request got there first.
-            let bytes = try DigitReader.modelFile(model.path)
-            let kept = shelves.withLock { state in
-                if let shelf = state.byPath[model.path] { return shelf.bytes }
-                state.byPath[model.path] = Shelf(bytes: bytes, idle: [])
-                return bytes
-            }
-            return try DigitReader(modelBytes: kept, path: model.path)
-        }
+        return try DigitReader(modelBytes: kept, path: model.path)
     }
 }
