@@ -57,6 +57,14 @@ public final class Conv2D: ImageLocalLayer {
     /// the direct path's blocks; nil elsewhere (the second also without an input gradient).
     private let winogradKernel: Tensor?
     private let winogradRotatedKernel: Tensor?
+    /// The kernel transposed, `[filters, taps]` (`packKernelByFilter`), for the sparse input
+    /// gradient (SparseGradient.swift); nil where the direct path's input gradient is not needed
+    /// or the sparse kernels do not fit the shape. Refreshed each backward.
+    private let kernelByFilter: Tensor?
+    /// Per worker, the lists of its chunk's nonzero output gradient (`SparseOutputGradient`), made
+    /// at the first backward pass (an inference-only model never needs them); empty where the
+    /// sparse kernels do not fit.
+    private var sparseGradients: [SparseOutputGradient] = []
 
     private struct Scratch {
         /// The patch matrix (`.patchMatrix`) or the chunk's output gradient in filter blocks
@@ -125,6 +133,8 @@ public final class Conv2D: ImageLocalLayer {
         kernelTapBlocks = method == .direct && computesInputGradient ? Tensor(shape: [geometry.patchSize / w, filters, w]) : nil
         let transformed = [WinogradConvolution.kernelFloats(channels: geometry.channels, filters: filters)]
         winogradKernel = method == .winograd ? Tensor(shape: transformed) : nil
+        kernelByFilter = method == .direct && computesInputGradient && SparseOutputGradient.supports(geometry)
+            ? Tensor(shape: [filters, geometry.patchSize]) : nil
         winogradRotatedKernel = method == .winograd && computesInputGradient ? Tensor(shape: transformed) : nil
     }
 
@@ -257,10 +267,17 @@ public final class Conv2D: ImageLocalLayer {
 
     public func prepareBackward(workers: Int) {
         reserveScratch(workers: workers)
+        if method != .patchMatrix && SparseOutputGradient.supports(geometry) {
+            while sparseGradients.count < workers { sparseGradients.append(SparseOutputGradient(geometry: geometry, filters: filters)) }
+        }
+        for (w, sparse) in sparseGradients.enumerated() where w < scratch.count { sparse.release(into: gradients(worker: w).kernel.data) }
         kernel.gradient.zero()
         bias.gradient.zero()
         if let kernelTapBlocks {
             packKernelTapBlocks(kernel.value.data, taps: geometry.patchSize, filters: filters, into: kernelTapBlocks.data)
+        }
+        if let kernelByFilter {
+            packKernelByFilter(kernel.value.data, taps: geometry.patchSize, filters: filters, into: kernelByFilter.data)
         }
         if let winogradRotatedKernel {
             packWinogradKernel(kernel.value.data, channels: geometry.channels, filters: filters, rotated: true,
@@ -320,9 +337,21 @@ public final class Conv2D: ImageLocalLayer {
             preconditionFailure("\(name): backward before forward, or not on the direct path")
         }
         let (dW, db) = gradients(worker: worker)
+        let pixels = images.count * geometry.patchesPerImage
+        addBlockColumnSums(blocks, rows: pixels, filters: filters, into: db.data)
+        if worker < sparseGradients.count, SparseOutputGradient.isSparse(blocks, count: pixels * filters) {
+            // Behind a pooling, most of the gradient is zero: the same sums without its zeros.
+            let sparse = sparseGradients[worker]
+            sparse.hold(dW.data)
+            let dX = kernelTapBlocks == nil ? nil : (paddedGradient ?? inputGradient)?.data
+            convolveSparseGradients(input.data, gradientBlocks: blocks, images: images, geometry: geometry, filters: filters,
+                                    sparse: sparse, kernelByFilter: dX == nil ? nil : kernelByFilter?.data, inputGradient: dX)
+            if dX != nil { cropGradient(images: images) }
+            return
+        }
+        if worker < sparseGradients.count { sparseGradients[worker].release(into: dW.data) }
         convolveDirectWeightGradient(input.data, gradientBlocks: blocks, images: images, geometry: geometry,
                                      filters: filters, kernelGradient: dW.data)
-        addBlockColumnSums(blocks, rows: images.count * geometry.patchesPerImage, filters: filters, into: db.data)
         if let inputGradient, let kernelTapBlocks {
             convolveDirectInputGradient(gradientBlocks: blocks, images: images, geometry: geometry,
                                         kernelTapBlocks: kernelTapBlocks.data, filters: filters,
@@ -337,6 +366,7 @@ public final class Conv2D: ImageLocalLayer {
     }
 
     public func finishBackward(workers: Int) {
+        for (w, sparse) in sparseGradients.prefix(workers).enumerated() { sparse.release(into: gradients(worker: w).kernel.data) }
         for s in scratch.prefix(workers).dropFirst() {
             addInPlace(s.kernelGradient.data, kernel.gradient.data, count: kernel.gradient.count)
             addInPlace(s.biasGradient.data, bias.gradient.data, count: bias.gradient.count)
