@@ -21,6 +21,9 @@ struct ModelCommandTests {
         #expect(paper.stdout.contains(" Total params: 81,066 (316.66 KB)"))
         let conv = paper.stdout.split(separator: "\n").first { $0.contains("conv2 (Conv2D)") }.map(String.init) ?? ""
         #expect(conv.contains("(None, 11, 11, 64)") && conv.contains("36,928") && (conv.contains("fused") || conv.contains("im2col")))
+        // conv2's 64-channel rows take the sparse gradients when fused; conv1's one channel never does.
+        #expect(conv.contains("sparse backward") == conv.contains("fused"))
+        #expect(paper.stdout.split(separator: "\n").first { $0.contains("conv1 (Conv2D)") }?.contains("sparse backward") == false)
         let bad = try runTool(["model", "experiments/case7.yaml", "--set", "model.dense_units=[64, 12]"])
         #expect(bad.status == 1 && bad.stderr.hasPrefix("error: ") && bad.stderr.contains("10 units"))
         let keys = try runTool(["spec-keys"])

@@ -13,7 +13,10 @@
 /// needs. Most layers compute these products with the direct kernels (`Method.direct`,
 /// `convolveDirect`), which read the patches from the images in place; the others unfold a chunk
 /// with `im2col` and call OpenBLAS (`Method.patchMatrix`); a spec may ask for Winograd's
-/// F(2x2, 3x3) on 3x3 stride-1 layers (`Method.winograd`, Winograd.swift). That patch matrix is
+/// F(2x2, 3x3) on 3x3 stride-1 layers (`Method.winograd`, Winograd.swift). On the direct and
+/// Winograd paths, where a chunk's output gradient is mostly zero (behind a max pooling), the
+/// kernel gradient, and on the direct path the input gradient, multiply only its nonzero entries
+/// (SparseGradient.swift), with the dense kernels' bytes. The patch matrix is
 /// a chunk's, not the batch's (conv2's would be 8.9 MB at batch 32), and backward unfolds the
 /// chunk again rather than keep it: re-reading a chunk that is in cache is cheaper than streaming
 /// the batch's through memory.
@@ -340,7 +343,8 @@ public final class Conv2D: ImageLocalLayer {
         let pixels = images.count * geometry.patchesPerImage
         addBlockColumnSums(blocks, rows: pixels, filters: filters, into: db.data)
         if worker < sparseGradients.count, SparseOutputGradient.isSparse(blocks, count: pixels * filters) {
-            // Behind a pooling, most of the gradient is zero: the same sums without its zeros.
+            // Behind a pooling, most of the gradient is zero: the same sums without its zeros
+            // (the Winograd path computes its input gradient in `backward`, so none here).
             let sparse = sparseGradients[worker]
             sparse.hold(dW.data)
             let dX = kernelTapBlocks == nil ? nil : (paddedGradient ?? inputGradient)?.data

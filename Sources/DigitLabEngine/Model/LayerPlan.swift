@@ -236,6 +236,14 @@ public struct LayerPlan: Sendable, Equatable {
         return l.configuration.kernel(for: l.inputShape, computesInputGradient: l.computesInputGradient)
     }
 
+    /// Whether the convolution `l`, pooled, computes its gradients over the nonzero output
+    /// gradient only (`SparseOutputGradient.supports`; when a chunk's gradient is that sparse).
+    private func sparseGradients(_ l: Layer) -> Bool {
+        guard case .convolution(let conv) = l.configuration.role else { return false }
+        return SparseOutputGradient.supports(ConvGeometry(height: l.inputShape[0], width: l.inputShape[1], channels: l.inputShape[2],
+                                                          kernelHeight: conv.kernelSize, kernelWidth: conv.kernelSize, stride: conv.strides))
+    }
+
     /// How step `step` runs, in words, for `digitlab model`.
     public func execution(of step: Step) -> String {
         switch step {
@@ -248,6 +256,7 @@ public struct LayerPlan: Sendable, Equatable {
             if fused {
                 return "fused: direct conv, ReLU and max pooling in one step"
                     + (kernel(of: l)?.contains("padded") == true ? ", zero-padded copy" : "")
+                    + (sparseGradients(l) ? "; sparse backward" : "")
             }
             return (kernel(of: l) ?? "") + "; ReLU folded into the pooling"
         case .rectifiedPooling: return "ReLU folded into the max pooling"
