@@ -17,8 +17,8 @@
 /// (the later pixel reaches a shared input through an earlier tap). So a run's weights do not
 /// change whichever kernels compute its gradients (`SparseGradientTests`), and `Conv2D` chooses
 /// these only for speed: where at most `SparseOutputGradient.densestSkipped` of a chunk's gradient
-/// is nonzero. An output gradient holding an infinity or NaN would differ (the dense kernels
-/// multiply it by zero), but a run is finished by then anyway.
+/// is nonzero. An input or kernel holding an infinity or NaN would differ (the dense kernels
+/// multiply it by a zero gradient and get NaN; these skip it), but a run is finished by then.
 ///
 /// Both passes are one kernel (`accumulateListed`): `sum += Σ_e value[e] · source[offset[e] ...]`
 /// over a run of `kw·c` floats, the sum in registers. For the weight gradient the sum is a
