@@ -87,14 +87,14 @@ struct Bench: ParsableCommand {
         let model = Model(architecture: spec.architecture, capacity: 32, l2: ["conv1": 0.01])
         model.initialize(seed: 0)
         let conv = GEMMRate.measureConvolutions(model, batch: 32, repeats: repeats)
-        let layers = LayerTiming.measure(model: model, batch: 32, steps: repeats)
+        let dataset = try Runner(dataDirectory: data.directory, observer: nil).dataset(for: spec)
+        let layers = LayerTiming.measure(model: model, batch: 32, steps: repeats, set: dataset.train, normalization: spec.normalization)
         let convolutionCeiling = check()
         say("  convolution GEMMs and layers measured; ceiling now \(fixed(checks.last!, 1)) GFLOP/s")
 
         let rate = try inferenceRate()
         let inferenceCeiling = check()
         say("  inference: \(fixed(rate, 0)) images/s; ceiling now \(fixed(checks.last!, 1)) GFLOP/s")
-        let dataset = try Runner(dataDirectory: data.directory, observer: nil).dataset(for: spec)
 
         var timings: [EngineBenchmark.EpochTiming] = []
         let flops = trainingFLOPsPerImage(model)

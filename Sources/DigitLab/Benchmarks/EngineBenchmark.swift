@@ -109,7 +109,7 @@ public struct EngineBenchmark: Sendable {
         }
         let inferenceFloor = inferenceFLOPsPerImage / (inferenceCeiling * 1e9)
         lines.append("| test-set inference | \(fixed(inferenceImagesPerSecond, 0)) images/s | \(fixed(100 * inferenceFloor * inferenceImagesPerSecond, 0))% of the forward GEMM floor's rate (ceiling \(fixed(inferenceCeiling, 0)) GFLOP/s) |")
-        lines += ["", "Per pass, one training step at batch \(layers.batch) (median; a convolution block runs as one stage, a few images at a time):", "",
+        lines += ["", "Per pass, one training step on \(layers.batch) MNIST training images (median; a convolution block runs as one stage, a few images at a time):", "",
                   "| pass | forward ms | backward ms |", "| --- | --- | --- |"]
         for r in layers.rows where r.forwardSeconds + r.backwardSeconds > 1e-6 {
             lines.append("| \(r.pass) | \(fixed(r.forwardSeconds * 1e3, 3)) | \(fixed(r.backwardSeconds * 1e3, 3)) |")

@@ -15,13 +15,15 @@ public struct LayerTiming: Sendable {
     public var rows: [Row]
     public var batch: Int
 
-    /// Median per-step seconds of each pass over `steps` steps, after one warm-up step.
-    public static func measure(model: Model, batch: Int, steps: Int) -> LayerTiming {
-        var rng = Xoshiro256(seed: 42)
-        for i in 0..<model.input.count { model.input[i] = rng.nextUnitFloat() * 0.1 }
+    /// Median per-step seconds of each pass over `steps` steps, after one warm-up step, on the
+    /// first `batch` images of `set`. Real digits, not random numbers: the engine skips the
+    /// multiplies of blank patches and of zero gradients, so the times depend on the data.
+    public static func measure(model: Model, batch: Int, steps: Int, set: LabeledImages, normalization: Normalization) -> LayerTiming {
+        precondition(set.count >= batch, "the timing batch needs \(batch) images, the set has \(set.count)")
+        for k in 0..<batch { normalization.apply(set, index: k, into: model.input.data + k * set.height * set.width) }
         let labels = UnsafeMutablePointer<Int32>.allocate(capacity: batch)
         defer { labels.deallocate() }
-        for k in 0..<batch { labels[k] = Int32(k % model.head.classes) }
+        for k in 0..<batch { labels[k] = set.labels[k] }
         // Each convolution block on its own (its own parallel region, as `ImageLocalStage` runs
         // it), so the table shows the blocks apart; training runs them as one sequence.
         let passes = model.passes.flatMap { pass -> [Model.Pass] in

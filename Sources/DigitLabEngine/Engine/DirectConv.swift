@@ -93,26 +93,113 @@ public func convolveDirect(_ input: UnsafePointer<Float>, images: Range<Int>, ge
 
 /// `convolveDirect(_:images:…)` for output pixels `pixels` (counted over the images of `input`,
 /// image after image, row by row), written to `out` as `[pixels.count, f]`: a few output rows of
-/// one image, for a stage that pools them while they are in cache.
+/// one image, for a stage that pools them while they are in cache. Only the first `columns` of each
+/// output row are computed and written (the rest of `out` is left as it was): a pooling's windows
+/// may cover fewer than all (conv2's 10 of 11).
+///
+/// A patch whose inputs are all zero (`BlankPatches`) gets its bias with no multiplies: MNIST's
+/// blank background leaves about 63% of conv1's patches so. The others go six to a tile in raster
+/// order. The bytes are those of computing every patch: each output is its own tile row, summed in
+/// the same order whichever patches share its tile, and a blank patch's products are zeros, which
+/// leave the bias as it was (a bias of -0 or a NaN or infinity in the kernel would differ; training
+/// makes neither).
 public func convolveDirect(_ input: UnsafePointer<Float>, pixels: Range<Int>, geometry g: ConvGeometry,
                            kernelFilterBlocks: UnsafePointer<Float>, bias: UnsafePointer<Float>, filters f: Int,
-                           into out: UnsafeMutablePointer<Float>) {
+                           columns: Int? = nil, into out: UnsafeMutablePointer<Float>) {
+    guard !pixels.isEmpty else { return }
     let run = g.kernelWidth * g.channels, rowStride = g.width * g.channels, taps = g.patchSize
-    for q in stride(from: pixels.lowerBound, to: pixels.upperBound, by: tileRows) {
-        let rows = min(tileRows, pixels.upperBound - q)
-        let corners = patchCorners(input, first: q, count: rows, g)
+    let width = min(columns ?? g.outWidth, g.outWidth)
+    // Up to six patches waiting for a tile: their offsets in `input` and in `out`.
+    var corners = (0, 0, 0, 0, 0, 0), outputs = (0, 0, 0, 0, 0, 0), waiting = 0
+    func computeWaiting() {
+        let rows = RowPointers(base: input, offsets: corners)
+        let results = RowPointers(base: out, offsets: outputs)
         for fb in stride(from: 0, to: f, by: tileColumns) {
             var tile = Tile(repeating: TileRow(bias + fb))
             let block = kernelFilterBlocks + fb * taps
             // conv1's one-channel 3x3 patches with constant sizes, so that its nine steps unroll.
             if g.kernelHeight == 3 && run == 3 {
-                accumulatePatch(&tile, corners, block, rowStride: rowStride, kernelHeight: 3, run: 3)
+                accumulatePatch(&tile, rows, block, rowStride: rowStride, kernelHeight: 3, run: 3)
             } else {
-                accumulatePatch(&tile, corners, block, rowStride: rowStride, kernelHeight: g.kernelHeight, run: run)
+                accumulatePatch(&tile, rows, block, rowStride: rowStride, kernelHeight: g.kernelHeight, run: run)
             }
-            tile.store(to: out + (q - pixels.lowerBound) * f + fb, stride: f, count: rows)
+            tile.store(to: RowPointers(shifting: results, by: fb), count: waiting)
+        }
+        waiting = 0
+    }
+    let blank = BlankPatches(input, pixels: pixels, geometry: g)
+    var q = pixels.lowerBound
+    while q < pixels.upperBound {
+        let image = q / g.patchesPerImage, r = q % g.patchesPerImage
+        let oy = r / g.outWidth, firstColumn = r % g.outWidth
+        let rowEnd = min(q - firstColumn + g.outWidth, pixels.upperBound)
+        let nonblank = blank.nonblankColumns(image: image, outputRow: oy)
+        for ox in firstColumn..<min(firstColumn + rowEnd - q, width) {
+            let o = (q - firstColumn + ox - pixels.lowerBound) * f
+            guard nonblank >> UInt64(ox) & 1 != 0 else {
+                copyFloats(bias, out + o, count: f)
+                continue
+            }
+            let corner = ((image * g.height + oy) * g.width + ox) * g.channels
+            switch waiting {
+            case 0: corners = (corner, corner, corner, corner, corner, corner); outputs = (o, o, o, o, o, o)
+            case 1: corners.1 = corner; outputs.1 = o
+            case 2: corners.2 = corner; outputs.2 = o
+            case 3: corners.3 = corner; outputs.3 = o
+            case 4: corners.4 = corner; outputs.4 = o
+            default: corners.5 = corner; outputs.5 = o
+            }
+            waiting += 1
+            if waiting == tileRows { computeWaiting() }
+        }
+        q = rowEnd
+    }
+    if waiting > 0 {
+        // Missing rows repeat the first (the tile reads them but stores only `waiting`).
+        computeWaiting()
+    }
+    blank.release()
+}
+
+/// Which output pixels' patches hold a nonzero input, for the input rows a range of output pixels
+/// reads: one bit per input pixel (any of its channels nonzero), a word per input row. Images
+/// wider than 64 pixels count every patch as nonblank.
+struct BlankPatches {
+    private let masks: UnsafeMutablePointer<UInt64>
+    private let firstRow: Int
+    private let g: ConvGeometry
+
+    init(_ input: UnsafePointer<Float>, pixels: Range<Int>, geometry g: ConvGeometry) {
+        self.g = g
+        let perImage = g.patchesPerImage
+        func inputRow(_ q: Int) -> Int { (q / perImage) * g.height + (q % perImage) / g.outWidth }
+        firstRow = inputRow(pixels.lowerBound)
+        let rows = inputRow(pixels.upperBound - 1) + g.kernelHeight - firstRow
+        masks = .allocate(capacity: rows)
+        for row in 0..<rows {
+            guard g.width <= 64 else { masks[row] = ~0; continue }
+            let pixel = input + (firstRow + row) * g.width * g.channels
+            var mask: UInt64 = 0
+            for x in 0..<g.width {
+                var any = false
+                for ch in 0..<g.channels where pixel[x * g.channels + ch] != 0 { any = true; break }
+                if any { mask |= 1 << UInt64(x) }
+            }
+            masks[row] = mask
         }
     }
+
+    /// Bit `ox` set where output pixel (`outputRow`, `ox`) of `image` has a nonzero input.
+    func nonblankColumns(image: Int, outputRow oy: Int) -> UInt64 {
+        let top = image * g.height + oy - firstRow
+        var rows: UInt64 = 0
+        for ky in 0..<g.kernelHeight { rows |= masks[top + ky] }
+        var columns: UInt64 = 0
+        for kx in 0..<g.kernelWidth { columns |= rows >> UInt64(kx) }
+        return columns
+    }
+
+    func release() { masks.deallocate() }
 }
 
 /// Adds to `tile` the products of six patches (top-left pixels at `corners`: `kernelHeight`

@@ -75,7 +75,7 @@ public final class Conv2D: ImageLocalLayer {
         let col: Tensor
         let kernelGradient: Tensor
         let biasGradient: Tensor
-        /// Output rows of one image for `forward(rows:ofImage:worker:)`: sized for all of them,
+        /// Output rows of one image for `forward(rows:ofImage:columns:worker:)`: sized for all of them,
         /// but only the few rows a call computes are ever touched.
         let rows: Tensor
         /// Transformed tiles and their products, for `winogradConvolve` (empty off that path).
@@ -225,7 +225,7 @@ public final class Conv2D: ImageLocalLayer {
 
     /// Copies `images` into the zero-bordered buffer a 'same' convolution reads (nothing for a
     /// valid one); `forward(images:worker:)` does it itself, a caller of
-    /// `forward(rows:ofImage:worker:)` before an image's first rows.
+    /// `forward(rows:ofImage:columns:worker:)` before an image's first rows.
     public func padInput(images: Range<Int>) {
         guard let paddedInput, let source else { return }
         let (h, w, c) = (inputShape[0], inputShape[1], inputShape[2])
@@ -256,15 +256,17 @@ public final class Conv2D: ImageLocalLayer {
     /// instead of `output`, which is left as it was; returns the buffer, `[rows.count·outWidth,
     /// filters]`. For a stage that pools a few rows as soon as they are computed
     /// (`ImageLocalStage`): they stay in the core's L1 cache, where a chunk's whole output
-    /// (conv1: 173 KB an image) went out to L2 and was read back for the pooling.
-    public func forward(rows: Range<Int>, ofImage b: Int, worker: Int) -> UnsafePointer<Float> {
+    /// (conv1: 173 KB an image) went out to L2 and was read back for the pooling. Only the first
+    /// `columns` of each row are computed (those the pooling's windows cover).
+    public func forward(rows: Range<Int>, ofImage b: Int, columns: Int, worker: Int) -> UnsafePointer<Float> {
         guard let input, let kernelFilterBlocks else {
             preconditionFailure("\(name): forward before prepareForward, or not on the direct path")
         }
         let first = (b * geometry.outHeight + rows.lowerBound) * geometry.outWidth
         let out = scratch[worker].rows.data
         convolveDirect(input.data, pixels: first..<first + rows.count * geometry.outWidth, geometry: geometry,
-                       kernelFilterBlocks: kernelFilterBlocks.data, bias: bias.value.data, filters: filters, into: out)
+                       kernelFilterBlocks: kernelFilterBlocks.data, bias: bias.value.data, filters: filters,
+                       columns: columns, into: out)
         return UnsafePointer(out)
     }
 

@@ -44,7 +44,7 @@ public final class RectifiedPooling: ImageLocalLayer {
 /// When the convolution is direct (`Conv2D.Method.direct`), all three are fused. In forward, the
 /// convolution computes a few output rows at a time into a buffer that stays in L1 and the pooling
 /// reads them there, so the convolution's output (conv1's is 173 KB an image) is never written
-/// out and read back, and the rows no window covers are never computed. In backward, the pooling
+/// out and read back, and the rows and columns no window covers are never computed. In backward, the pooling
 /// writes its gradient straight into the convolution's output-gradient buffer in the layout the
 /// convolution's kernels read (`Conv2D.outputGradientBlocks`), so conv1's 26x26x64 gradient is
 /// written once instead of written, read for the bias gradient, copied and read. Otherwise the
@@ -102,7 +102,8 @@ public final class ConvolutionBlock: ImageLocalLayer {
         for b in images {
             for first in stride(from: 0, to: pool.outputHeight, by: group) {
                 let rows = first..<min(first + group, pool.outputHeight)
-                let computed = conv.forward(rows: rows.lowerBound * p..<rows.upperBound * p, ofImage: b, worker: worker)
+                let computed = conv.forward(rows: rows.lowerBound * p..<rows.upperBound * p, ofImage: b,
+                                            columns: pool.outputWidth * p, worker: worker)
                 pool.forward(windowRows: computed, image: b, rows: rows, rectify: true, recordingMaxima: recording)
             }
         }

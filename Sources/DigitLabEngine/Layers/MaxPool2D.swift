@@ -93,7 +93,7 @@ public final class MaxPool2D: ImageLocalLayer {
     /// Pools output rows `rows` of image `b` from `source`, the input rows those windows cover
     /// (from the first window row's top, `strides` rows a window row) (NHWC, rows of `inputShape[1]` pixels, one after the other), wherever
     /// they are: in `input`, or in a buffer a stage has just computed them into
-    /// (`Conv2D.forward(rows:ofImage:worker:)`). Otherwise as `forward(_:images:rectify:recordingMaxima:)`.
+    /// (`Conv2D.forward(rows:ofImage:columns:worker:)`). Otherwise as `forward(_:images:rectify:recordingMaxima:)`.
     public func forward(windowRows source: UnsafePointer<Float>, image b: Int, rows: Range<Int>,
                         rectify: Bool, recordingMaxima: Bool) {
         let (w, c) = (inputShape[1], inputShape[2])
