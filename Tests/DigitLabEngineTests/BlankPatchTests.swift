@@ -119,4 +119,37 @@ struct BlankPatchTests {
         }
         #expect(wrong == 0, "\(wrong) of \(pixels.count) patches multiplied when blank or skipped when not")
     }
+
+    @Test("a tile skips the taps whose six inputs are all zero (a NaN kernel row no input reaches leaves the sums finite)",
+          arguments: [(13, 13, 64, 3, 3, 64), (5, 5, 64, 3, 3, 64), (9, 8, 32, 2, 2, 96)])
+    func skipsZeroSteps(height: Int, width: Int, channels: Int, kernelHeight: Int, kernelWidth: Int, filters: Int) {
+        let g = ConvGeometry(height: height, width: width, channels: channels, kernelHeight: kernelHeight, kernelWidth: kernelWidth)
+        let k = g.patchSize, images = 2, pixels = 0..<images * g.patchesPerImage
+        // Every pixel nonzero (no blank patches), but channels below `channels / 2` zero
+        // everywhere, and channel `channels / 2` nonzero only in the first image's last pixel.
+        let x = randomTensor([images * height * width * channels], seed: 5)
+        let lastPixel = height * width - 1
+        for i in 0..<x.count where i % channels < channels / 2 || (i % channels == channels / 2 && i / channels != lastPixel) {
+            x[i] = 0
+        }
+        let kernel = randomTensor([k * filters], seed: 2), bias = randomTensor([filters], seed: 3)
+        // NaN in every filter at the taps of channel 0 (never reached) and at those of channel
+        // channels / 2 (reached by the one patch that holds that pixel, the first image's last).
+        for t in 0..<k where t % channels == 0 || t % channels == channels / 2 {
+            for f in 0..<filters { kernel[t * filters + f] = .nan }
+        }
+        let blocks = Tensor(shape: [filters / tileColumns, k, tileColumns])
+        packFilterBlocks(kernel.data, rows: k, filters: filters, into: blocks.data)
+        let out = Tensor(shape: [pixels.count * filters])
+        convolveDirect(x.data, pixels: pixels, geometry: g, kernelFilterBlocks: blocks.data, bias: bias.data,
+                       filters: filters, into: out.data)
+        var finite = 0, wrong = 0
+        for q in pixels {
+            let value = out[q * filters + 1]
+            if value.isFinite { finite += 1 }
+            if q == g.patchesPerImage - 1 && value.isFinite { wrong += 1 }
+        }
+        #expect(wrong == 0, "the patch holding the nonzero channel-\(channels / 2) pixel skipped its taps")
+        #expect(finite > 0, "no tile skipped the taps of the all-zero channels")
+    }
 }
