@@ -103,7 +103,8 @@ public func convolveDirect(_ input: UnsafePointer<Float>, images: Range<Int>, ge
 /// inputs are all zero (`ZeroSteps`): most of conv2's, once training has made its inputs sparse.
 /// The bytes are those of computing every product: each output is its own tile row, summed in the
 /// same order whichever patches share its tile, and a skipped product has a zero factor, which
-/// leaves a sum as it was (a NaN or infinity in the kernel would differ; training makes none).
+/// leaves a sum as it was. Only a NaN or infinity in the kernel would differ (times zero it makes
+/// NaN), and a run whose weights hold one is lost either way.
 public func convolveDirect(_ input: UnsafePointer<Float>, pixels: Range<Int>, geometry g: ConvGeometry,
                            kernelFilterBlocks: UnsafePointer<Float>, bias: UnsafePointer<Float>, filters f: Int,
                            columns: Int? = nil, into out: UnsafeMutablePointer<Float>) {
@@ -141,7 +142,8 @@ public func convolveDirect(_ input: UnsafePointer<Float>, pixels: Range<Int>, ge
         let nonblank = blank.nonblankColumns(image: image, outputRow: oy)
         for ox in firstColumn..<min(firstColumn + rowEnd - q, width) {
             let o = (q - firstColumn + ox - pixels.lowerBound) * f
-            guard nonblank >> UInt64(ox) & 1 != 0 else {
+            // (Columns past 64 have no bit: `BlankPatches` counts them nonblank.)
+            guard ox >= 64 || nonblank >> UInt64(ox) & 1 != 0 else {
                 copyFloats(bias, out + o, count: f)
                 continue
             }
@@ -240,7 +242,7 @@ struct ZeroSteps {
 
 /// Which output pixels' patches hold a nonzero input, for the input rows a range of output pixels
 /// reads: one bit per input pixel (any of its channels nonzero), a word per input row. Images
-/// wider than 64 pixels count every patch as nonblank.
+/// wider than 64 pixels count every patch as nonblank (every bit set, and no bit past the 64th).
 struct BlankPatches {
     private let masks: UnsafeMutablePointer<UInt64>
     private let firstRow: Int
