@@ -98,8 +98,7 @@ struct Bench: ParsableCommand {
 
         var timings: [EngineBenchmark.EpochTiming] = []
         let flops = trainingFLOPsPerImage(model)
-        // The last case first (case 7): the children's peak memory is a maximum over all children
-        // so far, so only the first child's can be told apart.
+        // The last case first (case 7), the one whose memory the README quotes.
         for path in cases.split(separator: ",").map(String.init).reversed() where epochs > 0 {
             let caseSpec = try ExperimentSpec.load(path: path)
             let out = NSTemporaryDirectory() + "digitlab-bench-\(getpid())"
@@ -107,16 +106,20 @@ struct Bench: ParsableCommand {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
             process.arguments = ["run", path, "--epochs", String(epochs), "--out", out] + (data.directory.map { ["--data", $0] } ?? [])
-            process.standardOutput = FileHandle.nullDevice
+            // The run's last line gives its own peak memory (`ProcessMemory`); a few lines, read
+            // once it has finished, are far below a pipe's buffer.
+            let output = Pipe()
+            process.standardOutput = output
             try process.run()
             process.waitUntilExit()
+            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             guard process.terminationStatus == 0 else { throw DataError(path, "the timed training run failed") }
             let history = try History.read(path: "\(out)/runs/\(caseSpec.name)+epochs=\(epochs)/seed-0/history.csv")
             let seconds = history.epochs.map(\.seconds).filter(\.isFinite)
             let trainImages = Int((Double(dataset.train.count) * (1 - caseSpec.validationSplit)).rounded(.up))
             let validationImages = dataset.train.count - trainImages
-            let peak = timings.isEmpty ? EngineBenchmark.childrenPeakResidentMB() : nil
-            timings.append(.init(spec: caseSpec.name, images: trainImages, secondsPerEpoch: seconds, peakResidentMB: peak,
+            timings.append(.init(spec: caseSpec.name, images: trainImages, secondsPerEpoch: seconds,
+                                 peakResidentMB: ProcessMemory.peakResidentMB(in: printed),
                                  flopsPerEpoch: flops.training * Double(trainImages) + flops.forward * Double(validationImages),
                                  ceiling: check()))
             say("  \(caseSpec.name): \(seconds.map { fixed($0, 2) }.joined(separator: ", ")) s per epoch; ceiling now \(fixed(checks.last!, 1)) GFLOP/s")

@@ -53,7 +53,8 @@ final class ProgressPrinter: RunObserver {
         if let lo = s.minValidationAccuracy, let hi = s.maxValidationAccuracy {
             line += ", validation \(fixed(lo, 2))-\(fixed(hi, 2))%"
         }
-        say(line + "; \(fixed(s.medianEpochSeconds, 1)) s per epoch (median)")
+        line += "; \(fixed(s.medianEpochSeconds, 1)) s per epoch (median)"
+        say(line + (ProcessMemory.peakDescription().map { "; " + $0 } ?? ""))
     }
 }
 

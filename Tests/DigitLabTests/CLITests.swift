@@ -160,6 +160,9 @@ struct CLITests {
         let golden = TestPaths.root + "/results/golden/smoke-summary.csv"
         let good = try runTool(["run", "experiments/smoke.yaml", "--data", TestPaths.mnist, "--out", dir])
         #expect(good.status == 0, "smoke run failed: \(good.stderr)")
+        // Its last line gives the run's own peak memory, which `bench` reads from it.
+        let peak = ProcessMemory.peakResidentMB(in: good.stdout) ?? 0
+        #expect(peak > 10 && peak < 2000, "no plausible peak memory in the run's output:\n\(good.stdout)")
         let ok = try runTool(["diff", golden, dir + "/runs/smoke/seed-0/summary.csv", "--tolerance", "1"] + Self.goldenColumns)
         #expect(ok.status == 0, "the smoke run should match the golden summary:\n\(ok.stdout)")
 

@@ -4,7 +4,7 @@ import Foundation
 /// What `digitlab bench` measures, in one sitting so the figures can be compared as ratios: the
 /// rate of a large sgemm (the machine's ceiling), the convolution products at batch 32, each
 /// layer's forward and backward time, full-data training epochs of cases 1 and 7 (run as child
-/// processes, which also gives their peak resident memory), and test-set inference.
+/// processes, each of which prints its own peak resident memory), and test-set inference.
 ///
 /// The shared machines' speed drifts within a sitting (on one host the large sgemm measured 231
 /// to 310 GFLOP/s in one sitting), so the ceiling is measured again between the parts, and
@@ -14,7 +14,7 @@ public struct EngineBenchmark: Sendable {
         public var spec: String
         public var images: Int
         public var secondsPerEpoch: [Double]
-        /// Peak resident memory of the run, when it could be told apart from earlier runs'.
+        /// Peak resident memory of the run process (its own `ProcessMemory` figure), when it said.
         public var peakResidentMB: Double?
         public var flopsPerEpoch: Double
         /// The ceiling (GFLOP/s) around the run: the mean of the checks just before and after it.
@@ -75,13 +75,6 @@ public struct EngineBenchmark: Sendable {
         return line.map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
     }
 
-    /// Peak resident memory of this process's finished children, in MB.
-    public static func childrenPeakResidentMB() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
-        return Double(usage.ru_maxrss) / 1024
-    }
-
     /// The report as Markdown: a header naming the machine, then one table.
     public var markdown: String {
         var lines = ["# DigitLab benchmark", "",
@@ -105,7 +98,7 @@ public struct EngineBenchmark: Sendable {
         lines.append("| convolutions together (GEMMs and direct), batch 32 | \(fixed(convolutionGFLOPS, 1)) GFLOP/s | \(fixed(100 * convolutionGFLOPS / convolutionCeiling, 0))% |")
         for e in epochs {
             lines.append("| \(e.spec) epoch (\(e.images) images), median of \(e.secondsPerEpoch.count) | \(fixed(e.median, 2)) s | \(fixed(e.median / e.floor, 2))× the GEMM floor of \(fixed(e.floor, 2)) s (ceiling \(fixed(e.ceiling, 0)) GFLOP/s) |")
-            if let mb = e.peakResidentMB { lines.append("| \(e.spec) peak resident memory (a whole run's: every buffer is allocated before the first epoch) | \(fixed(mb, 0)) MB | |") }
+            if let mb = e.peakResidentMB { lines.append("| \(e.spec) peak resident memory (the run process's own, test-set evaluation included) | \(fixed(mb, 0)) MB | |") }
         }
         let inferenceFloor = inferenceFLOPsPerImage / (inferenceCeiling * 1e9)
         lines.append("| test-set inference | \(fixed(inferenceImagesPerSecond, 0)) images/s | \(fixed(100 * inferenceFloor * inferenceImagesPerSecond, 0))% of the forward GEMM floor's rate (ceiling \(fixed(inferenceCeiling, 0)) GFLOP/s) |")

@@ -109,64 +109,66 @@ public func convolveDirect(_ input: UnsafePointer<Float>, pixels: Range<Int>, ge
                            kernelFilterBlocks: UnsafePointer<Float>, bias: UnsafePointer<Float>, filters f: Int,
                            columns: Int? = nil, into out: UnsafeMutablePointer<Float>) {
     guard !pixels.isEmpty else { return }
-    let run = g.kernelWidth * g.channels, rowStride = g.width * g.channels, taps = g.patchSize
-    let width = min(columns ?? g.outWidth, g.outWidth)
-    // Up to six patches waiting for a tile: their offsets in `input` and in `out`.
-    var corners = (0, 0, 0, 0, 0, 0), outputs = (0, 0, 0, 0, 0, 0), waiting = 0
-    let zeroSteps = ZeroSteps(geometry: g)
-    func computeWaiting() {
-        let rows = RowPointers(base: input, offsets: corners)
-        let results = RowPointers(base: out, offsets: outputs)
-        let skipping = zeroSteps.find(rows, rowStride: rowStride)
-        for fb in stride(from: 0, to: f, by: tileColumns) {
-            var tile = Tile(repeating: TileRow(bias + fb))
-            let block = kernelFilterBlocks + fb * taps
-            if skipping {
-                zeroSteps.accumulateNonzeroSteps(&tile, rows, block, rowStride: rowStride)
-            } else if g.kernelHeight == 3 && run == 3 {
-                // conv1's one-channel 3x3 patches with constant sizes, so that its nine steps unroll.
-                accumulatePatch(&tile, rows, block, rowStride: rowStride, kernelHeight: 3, run: 3)
-            } else {
-                accumulatePatch(&tile, rows, block, rowStride: rowStride, kernelHeight: g.kernelHeight, run: run)
+    // The masks and step bits are a few words: on the stack, not the heap, in this hot loop.
+    let stepWords = ZeroSteps.wordCount(geometry: g)
+    withUnsafeTemporaryAllocation(of: UInt64.self,
+                                  capacity: stepWords + BlankPatches.rowCount(pixels: pixels, geometry: g)) { scratch in
+        let zeroSteps = ZeroSteps(geometry: g, words: scratch.baseAddress!)
+        let blank = BlankPatches(input, pixels: pixels, geometry: g, masks: scratch.baseAddress! + stepWords)
+        let run = g.kernelWidth * g.channels, rowStride = g.width * g.channels, taps = g.patchSize
+        let width = min(columns ?? g.outWidth, g.outWidth)
+        // Up to six patches waiting for a tile: their offsets in `input` and in `out`.
+        var corners = (0, 0, 0, 0, 0, 0), outputs = (0, 0, 0, 0, 0, 0), waiting = 0
+        func computeWaiting() {
+            let rows = RowPointers(base: input, offsets: corners)
+            let results = RowPointers(base: out, offsets: outputs)
+            let skipping = zeroSteps.find(rows, rowStride: rowStride)
+            for fb in stride(from: 0, to: f, by: tileColumns) {
+                var tile = Tile(repeating: TileRow(bias + fb))
+                let block = kernelFilterBlocks + fb * taps
+                if skipping {
+                    zeroSteps.accumulateNonzeroSteps(&tile, rows, block, rowStride: rowStride)
+                } else if g.kernelHeight == 3 && run == 3 {
+                    // conv1's one-channel 3x3 patches with constant sizes, so that its nine steps unroll.
+                    accumulatePatch(&tile, rows, block, rowStride: rowStride, kernelHeight: 3, run: 3)
+                } else {
+                    accumulatePatch(&tile, rows, block, rowStride: rowStride, kernelHeight: g.kernelHeight, run: run)
+                }
+                tile.store(to: RowPointers(shifting: results, by: fb), count: waiting)
             }
-            tile.store(to: RowPointers(shifting: results, by: fb), count: waiting)
+            waiting = 0
         }
-        waiting = 0
-    }
-    let blank = BlankPatches(input, pixels: pixels, geometry: g)
-    var q = pixels.lowerBound
-    while q < pixels.upperBound {
-        let image = q / g.patchesPerImage, r = q % g.patchesPerImage
-        let oy = r / g.outWidth, firstColumn = r % g.outWidth
-        let rowEnd = min(q - firstColumn + g.outWidth, pixels.upperBound)
-        let nonblank = blank.nonblankColumns(image: image, outputRow: oy)
-        for ox in firstColumn..<min(firstColumn + rowEnd - q, width) {
-            let o = (q - firstColumn + ox - pixels.lowerBound) * f
-            // (Columns past 64 have no bit: `BlankPatches` counts them nonblank.)
-            guard ox >= 64 || nonblank >> UInt64(ox) & 1 != 0 else {
-                copyFloats(bias, out + o, count: f)
-                continue
+        var q = pixels.lowerBound
+        while q < pixels.upperBound {
+            let image = q / g.patchesPerImage, r = q % g.patchesPerImage
+            let oy = r / g.outWidth, firstColumn = r % g.outWidth
+            let rowEnd = min(q - firstColumn + g.outWidth, pixels.upperBound)
+            let nonblank = blank.nonblankColumns(image: image, outputRow: oy)
+            for ox in firstColumn..<min(firstColumn + rowEnd - q, width) {
+                let o = (q - firstColumn + ox - pixels.lowerBound) * f
+                guard nonblank.contains(ox) else {
+                    copyFloats(bias, out + o, count: f)
+                    continue
+                }
+                let corner = ((image * g.height + oy) * g.width + ox) * g.channels
+                switch waiting {
+                case 0: corners = (corner, corner, corner, corner, corner, corner); outputs = (o, o, o, o, o, o)
+                case 1: corners.1 = corner; outputs.1 = o
+                case 2: corners.2 = corner; outputs.2 = o
+                case 3: corners.3 = corner; outputs.3 = o
+                case 4: corners.4 = corner; outputs.4 = o
+                default: corners.5 = corner; outputs.5 = o
+                }
+                waiting += 1
+                if waiting == tileRows { computeWaiting() }
             }
-            let corner = ((image * g.height + oy) * g.width + ox) * g.channels
-            switch waiting {
-            case 0: corners = (corner, corner, corner, corner, corner, corner); outputs = (o, o, o, o, o, o)
-            case 1: corners.1 = corner; outputs.1 = o
-            case 2: corners.2 = corner; outputs.2 = o
-            case 3: corners.3 = corner; outputs.3 = o
-            case 4: corners.4 = corner; outputs.4 = o
-            default: corners.5 = corner; outputs.5 = o
-            }
-            waiting += 1
-            if waiting == tileRows { computeWaiting() }
+            q = rowEnd
         }
-        q = rowEnd
+        if waiting > 0 {
+            // Missing rows repeat the first (the tile reads them but stores only `waiting`).
+            computeWaiting()
+        }
     }
-    if waiting > 0 {
-        // Missing rows repeat the first (the tile reads them but stores only `waiting`).
-        computeWaiting()
-    }
-    blank.release()
-    zeroSteps.release()
 }
 
 /// The steps of a tile (one tap of the kernel for six patches) whose six inputs are all zero, as
@@ -182,11 +184,20 @@ struct ZeroSteps {
     /// loop is shorter), with the same bytes.
     static let densestSkipped = 56
 
-    init(geometry g: ConvGeometry) {
+    /// The words `init` needs for `g`: a row per kernel row, none where the shape does not fit.
+    static func wordCount(geometry g: ConvGeometry) -> Int { g.kernelHeight * wordsPerRow(geometry: g) }
+
+    private static func wordsPerRow(geometry g: ConvGeometry) -> Int {
+        let run = g.kernelWidth * g.channels
+        return run % 16 == 0 ? (run + 63) / 64 : 0
+    }
+
+    /// Step bits for `g` in `words` (`wordCount(geometry:)` of them, the caller's).
+    init(geometry g: ConvGeometry, words: UnsafeMutablePointer<UInt64>) {
         run = g.kernelWidth * g.channels
         kernelHeight = g.kernelHeight
-        wordsPerRow = run % 16 == 0 ? (run + 63) / 64 : 0
-        words = .allocate(capacity: max(1, kernelHeight * wordsPerRow))
+        wordsPerRow = ZeroSteps.wordsPerRow(geometry: g)
+        self.words = words
     }
 
     /// Finds the zero steps of the six patches at `rows`; false (take the dense loop) where the
@@ -216,7 +227,7 @@ struct ZeroSteps {
     /// skipped step would add six products with a zero factor.
     @inline(__always)
     func accumulateNonzeroSteps(_ tile: inout Tile, _ rows: RowPointers, _ block: UnsafePointer<Float>, rowStride: Int) {
-        var (t0, t1, t2, t3, t4, t5) = (tile.r0, tile.r1, tile.r2, tile.r3, tile.r4, tile.r5)
+        var sums = tile
         for ky in 0..<kernelHeight {
             let a = RowPointers(shifting: rows, by: ky * rowStride), b = block + ky * run * tileColumns
             for word in 0..<wordsPerRow {
@@ -224,20 +235,13 @@ struct ZeroSteps {
                 while bits != 0 {
                     let j = word * 64 + bits.trailingZeroBitCount
                     bits &= bits - 1
-                    let w = TileRow(b + j * tileColumns)
-                    t0 = t0.adding(a.p0[j], times: w)
-                    t1 = t1.adding(a.p1[j], times: w)
-                    t2 = t2.adding(a.p2[j], times: w)
-                    t3 = t3.adding(a.p3[j], times: w)
-                    t4 = t4.adding(a.p4[j], times: w)
-                    t5 = t5.adding(a.p5[j], times: w)
+                    sums.add(a, at: j, times: TileRow(b + j * tileColumns))
                 }
             }
         }
-        tile.r0 = t0; tile.r1 = t1; tile.r2 = t2; tile.r3 = t3; tile.r4 = t4; tile.r5 = t5
+        tile = sums
     }
 
-    func release() { words.deallocate() }
 }
 
 /// Which output pixels' patches hold a nonzero input, for the input rows a range of output pixels
@@ -248,13 +252,23 @@ struct BlankPatches {
     private let firstRow: Int
     private let g: ConvGeometry
 
-    init(_ input: UnsafePointer<Float>, pixels: Range<Int>, geometry g: ConvGeometry) {
+    /// The input row (counted over the images) where the patch of output pixel `q` starts.
+    private static func inputRow(_ q: Int, geometry g: ConvGeometry) -> Int {
+        (q / g.patchesPerImage) * g.height + (q % g.patchesPerImage) / g.outWidth
+    }
+
+    /// The words `init` needs for output pixels `pixels`: one per input row they read.
+    static func rowCount(pixels: Range<Int>, geometry g: ConvGeometry) -> Int {
+        inputRow(pixels.upperBound - 1, geometry: g) + g.kernelHeight - inputRow(pixels.lowerBound, geometry: g)
+    }
+
+    /// Finds the nonzero pixels of the input rows `pixels` read, into `masks`
+    /// (`rowCount(pixels:geometry:)` words, the caller's).
+    init(_ input: UnsafePointer<Float>, pixels: Range<Int>, geometry g: ConvGeometry, masks: UnsafeMutablePointer<UInt64>) {
         self.g = g
-        let perImage = g.patchesPerImage
-        func inputRow(_ q: Int) -> Int { (q / perImage) * g.height + (q % perImage) / g.outWidth }
-        firstRow = inputRow(pixels.lowerBound)
-        let rows = inputRow(pixels.upperBound - 1) + g.kernelHeight - firstRow
-        masks = .allocate(capacity: rows)
+        self.masks = masks
+        firstRow = BlankPatches.inputRow(pixels.lowerBound, geometry: g)
+        let rows = BlankPatches.rowCount(pixels: pixels, geometry: g)
         for row in 0..<rows {
             guard g.width <= 64 else { masks[row] = ~0; continue }
             let pixel = input + (firstRow + row) * g.width * g.channels
@@ -268,17 +282,23 @@ struct BlankPatches {
         }
     }
 
-    /// Bit `ox` set where output pixel (`outputRow`, `ox`) of `image` has a nonzero input.
-    func nonblankColumns(image: Int, outputRow oy: Int) -> UInt64 {
+    /// The columns of output row `outputRow` of `image` whose patches hold a nonzero input.
+    func nonblankColumns(image: Int, outputRow oy: Int) -> NonblankColumns {
         let top = image * g.height + oy - firstRow
         var rows: UInt64 = 0
         for ky in 0..<g.kernelHeight { rows |= masks[top + ky] }
         var columns: UInt64 = 0
         for kx in 0..<g.kernelWidth { columns |= rows >> UInt64(kx) }
-        return columns
+        return NonblankColumns(bits: columns)
     }
 
-    func release() { masks.deallocate() }
+    /// A bit per output column, set where its patch holds a nonzero input; a column past the
+    /// 64th has no bit and counts as nonblank (Swift's `>>` by 64 or more would give 0: blank).
+    struct NonblankColumns {
+        let bits: UInt64
+
+        func contains(_ column: Int) -> Bool { column >= 64 || bits >> UInt64(column) & 1 != 0 }
+    }
 }
 
 /// Adds to `tile` the products of six patches (top-left pixels at `corners`: `kernelHeight`

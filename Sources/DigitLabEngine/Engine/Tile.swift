@@ -98,20 +98,27 @@ struct RowPointers {
 @inline(__always)
 func accumulateTile(_ tile: inout Tile, _ a: RowPointers, aStride: Int,
                     _ b: UnsafePointer<Float>, bStride: Int, count: Int) {
-    var (t0, t1, t2, t3, t4, t5) = (tile.r0, tile.r1, tile.r2, tile.r3, tile.r4, tile.r5)
+    var sums = tile
     var ai = 0, bi = b
     for _ in 0..<count {
-        let w = TileRow(bi)
-        t0 = t0.adding(a.p0[ai], times: w)
-        t1 = t1.adding(a.p1[ai], times: w)
-        t2 = t2.adding(a.p2[ai], times: w)
-        t3 = t3.adding(a.p3[ai], times: w)
-        t4 = t4.adding(a.p4[ai], times: w)
-        t5 = t5.adding(a.p5[ai], times: w)
+        sums.add(a, at: ai, times: TileRow(bi))
         ai += aStride
         bi += bStride
     }
-    tile.r0 = t0; tile.r1 = t1; tile.r2 = t2; tile.r3 = t3; tile.r4 = t4; tile.r5 = t5
+    tile = sums
+}
+
+extension Tile {
+    /// One step of a tile product: `r[i] += a.p_i[j] · w` for the six rows.
+    @inline(__always)
+    mutating func add(_ a: RowPointers, at j: Int, times w: TileRow) {
+        r0 = r0.adding(a.p0[j], times: w)
+        r1 = r1.adding(a.p1[j], times: w)
+        r2 = r2.adding(a.p2[j], times: w)
+        r3 = r3.adding(a.p3[j], times: w)
+        r4 = r4.adding(a.p4[j], times: w)
+        r5 = r5.adding(a.p5[j], times: w)
+    }
 }
 
 extension RowPointers {

@@ -1,0 +1,22 @@
+import DigitLab
+import Foundation
+import Testing
+
+@Suite("Process memory")
+struct ProcessMemoryTests {
+    @Test("the peak rises by what the process touches, and reads back from its printed line")
+    func peakFollowsTouchedMemory() throws {
+        let before = try #require(ProcessMemory.peakResidentMB())
+        // 256 MB touched page by page: more than this test process can already have resident.
+        let count = 64 << 20
+        let block = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { block.deallocate() }
+        for i in stride(from: 0, to: count, by: 1024) { block[i] = Float(i) }
+        let after = try #require(ProcessMemory.peakResidentMB())
+        #expect(after >= max(before, 250), "peak \(before) MB before touching 256 MB, \(after) MB after")
+        let line = "case1 seed 0: test accuracy 98.90%; 6.6 s per epoch (median); " + (try #require(ProcessMemory.peakDescription()))
+        let read = try #require(ProcessMemory.peakResidentMB(in: "epoch  1/1\n" + line + "\n"))
+        #expect(abs(read - after) <= 1, "printed \(line), read back \(read)")
+        #expect(ProcessMemory.peakResidentMB(in: "case1 seed 0: test accuracy 98.90%\n") == nil)
+    }
+}
