@@ -106,13 +106,13 @@ struct Bench: ParsableCommand {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
             process.arguments = ["run", path, "--epochs", String(epochs), "--out", out] + (data.directory.map { ["--data", $0] } ?? [])
-            // The run's last line gives its own peak memory (`ProcessMemory`); a few lines, read
-            // once it has finished, are far below a pipe's buffer.
+            // The run's last line gives its own peak memory (`ProcessMemory`). Read to the end
+            // (the run's exit) before waiting, so that a long output cannot fill the pipe.
             let output = Pipe()
             process.standardOutput = output
             try process.run()
-            process.waitUntilExit()
             let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
             guard process.terminationStatus == 0 else { throw DataError(path, "the timed training run failed") }
             let history = try History.read(path: "\(out)/runs/\(caseSpec.name)+epochs=\(epochs)/seed-0/history.csv")
             let seconds = history.epochs.map(\.seconds).filter(\.isFinite)

@@ -241,7 +241,6 @@ struct ZeroSteps {
         }
         tile = sums
     }
-
 }
 
 /// Which output pixels' patches hold a nonzero input, for the input rows a range of output pixels
