@@ -62,7 +62,10 @@ struct BlankPatchTests {
 
     @Test("equals every multiply-add in order, bit for bit; columns past `columns` untouched",
           arguments: [(28, 28, 1, 3, 3, 64, 26), (13, 13, 64, 3, 3, 64, 10), (13, 13, 64, 3, 3, 64, 11),
-                      (12, 9, 3, 5, 2, 32, 7), (5, 5, 64, 3, 3, 64, 2), (4, 70, 16, 3, 3, 32, 68)])
+                      (12, 9, 3, 5, 2, 32, 7), (5, 5, 64, 3, 3, 64, 2), (4, 70, 16, 3, 3, 32, 68),
+                      // A tap's channels straddling two words of a tile's step bits (48), and
+                      // two words of channel bits a pixel (80).
+                      (9, 11, 48, 3, 3, 32, 9), (8, 10, 80, 3, 3, 32, 8)])
     func equalsScalarSums(height: Int, width: Int, channels: Int, kernelHeight: Int, kernelWidth: Int,
                           filters: Int, columns: Int) throws {
         let g = ConvGeometry(height: height, width: width, channels: channels, kernelHeight: kernelHeight, kernelWidth: kernelWidth)

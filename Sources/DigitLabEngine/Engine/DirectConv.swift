@@ -97,7 +97,7 @@ public func convolveDirect(_ input: UnsafePointer<Float>, images: Range<Int>, ge
 /// output row are computed and written (the rest of `out` is left as it was): a pooling's windows
 /// may cover fewer than all (conv2's 10 of 11).
 ///
-/// Zeros in the input are skipped twice over. A patch whose inputs are all zero (`BlankPatches`)
+/// Zeros in the input are skipped twice over. A patch whose inputs are all zero (`InputMasks`)
 /// gets its bias with no multiplies: MNIST's blank background leaves about 63% of conv1's patches
 /// so. The others go six to a tile in raster order, and a tile skips the steps (taps) whose six
 /// inputs are all zero (`ZeroSteps`): most of conv2's, once training has made its inputs sparse.
@@ -112,17 +112,18 @@ public func convolveDirect(_ input: UnsafePointer<Float>, pixels: Range<Int>, ge
     // The masks and step bits are a few words: on the stack, not the heap, in this hot loop.
     let stepWords = ZeroSteps.wordCount(geometry: g)
     withUnsafeTemporaryAllocation(of: UInt64.self,
-                                  capacity: stepWords + BlankPatches.rowCount(pixels: pixels, geometry: g)) { scratch in
+                                  capacity: stepWords + InputMasks.wordCount(pixels: pixels, geometry: g, channelBits: stepWords > 0)) { scratch in
         let zeroSteps = ZeroSteps(geometry: g, words: scratch.baseAddress!)
-        let blank = BlankPatches(input, pixels: pixels, geometry: g, masks: scratch.baseAddress! + stepWords)
+        let masks = InputMasks(input, pixels: pixels, geometry: g, channelBits: stepWords > 0, words: scratch.baseAddress! + stepWords)
         let run = g.kernelWidth * g.channels, rowStride = g.width * g.channels, taps = g.patchSize
         let width = min(columns ?? g.outWidth, g.outWidth)
-        // Up to six patches waiting for a tile: their offsets in `input` and in `out`.
-        var corners = (0, 0, 0, 0, 0, 0), outputs = (0, 0, 0, 0, 0, 0), waiting = 0
+        // Up to six patches waiting for a tile: their offsets in `input` and in `out`, and their
+        // top-left pixels in `masks`.
+        var corners = (0, 0, 0, 0, 0, 0), outputs = (0, 0, 0, 0, 0, 0), maskPixels = (0, 0, 0, 0, 0, 0), waiting = 0
         func computeWaiting() {
             let rows = RowPointers(base: input, offsets: corners)
             let results = RowPointers(base: out, offsets: outputs)
-            let skipping = zeroSteps.find(rows, rowStride: rowStride)
+            let skipping = zeroSteps.find(masks, patches: maskPixels)
             for fb in stride(from: 0, to: f, by: tileColumns) {
                 var tile = Tile(repeating: TileRow(bias + fb))
                 let block = kernelFilterBlocks + fb * taps
@@ -143,7 +144,7 @@ public func convolveDirect(_ input: UnsafePointer<Float>, pixels: Range<Int>, ge
             let image = q / g.patchesPerImage, r = q % g.patchesPerImage
             let oy = r / g.outWidth, firstColumn = r % g.outWidth
             let rowEnd = min(q - firstColumn + g.outWidth, pixels.upperBound)
-            let nonblank = blank.nonblankColumns(image: image, outputRow: oy)
+            let nonblank = masks.nonblankColumns(image: image, outputRow: oy)
             for ox in firstColumn..<min(firstColumn + rowEnd - q, width) {
                 let o = (q - firstColumn + ox - pixels.lowerBound) * f
                 guard nonblank.contains(ox) else {
@@ -151,13 +152,15 @@ public func convolveDirect(_ input: UnsafePointer<Float>, pixels: Range<Int>, ge
                     continue
                 }
                 let corner = ((image * g.height + oy) * g.width + ox) * g.channels
+                let pixel = masks.pixel(image: image, row: oy, column: ox)
                 switch waiting {
                 case 0: corners = (corner, corner, corner, corner, corner, corner); outputs = (o, o, o, o, o, o)
-                case 1: corners.1 = corner; outputs.1 = o
-                case 2: corners.2 = corner; outputs.2 = o
-                case 3: corners.3 = corner; outputs.3 = o
-                case 4: corners.4 = corner; outputs.4 = o
-                default: corners.5 = corner; outputs.5 = o
+                    maskPixels = (pixel, pixel, pixel, pixel, pixel, pixel)
+                case 1: corners.1 = corner; outputs.1 = o; maskPixels.1 = pixel
+                case 2: corners.2 = corner; outputs.2 = o; maskPixels.2 = pixel
+                case 3: corners.3 = corner; outputs.3 = o; maskPixels.3 = pixel
+                case 4: corners.4 = corner; outputs.4 = o; maskPixels.4 = pixel
+                default: corners.5 = corner; outputs.5 = o; maskPixels.5 = pixel
                 }
                 waiting += 1
                 if waiting == tileRows { computeWaiting() }
@@ -172,14 +175,15 @@ public func convolveDirect(_ input: UnsafePointer<Float>, pixels: Range<Int>, ge
 }
 
 /// The steps of a tile (one tap of the kernel for six patches) whose six inputs are all zero, as
-/// a bit per tap, a row of words per kernel row; found for patch rows of whole 16-float vectors
-/// (`kw·c` a multiple of 16: conv2, conv3). Behind a ReLU and a pooling, most of a channel's
-/// inputs can be zero together: a trained case 7 model leaves 80% of conv2's inputs zero, and
-/// 73% of its steps have all six zero (case 1 after 20 epochs: 75% and 52%; after one epoch on a
-/// few thousand images, about 9%).
+/// a bit per tap, a row of words per kernel row, for patch rows of whole 16-float vectors
+/// (`kw·c` a multiple of 16: conv2, conv3); made from the input's channel bits (`InputMasks`),
+/// so each input pixel is looked at once, not once for every tile that reads it. Behind a ReLU
+/// and a pooling, most of a channel's inputs can be zero together: a trained case 7 model leaves
+/// 80% of conv2's inputs zero, and 73% of its steps have all six zero (case 1 after 20 epochs:
+/// 75% and 52%; after one epoch on a few thousand images, about 9%).
 struct ZeroSteps {
     private let words: UnsafeMutablePointer<UInt64>
-    private let wordsPerRow: Int, run: Int, kernelHeight: Int
+    private let wordsPerRow: Int, run: Int, kernelHeight: Int, kernelWidth: Int, channels: Int, inputWidth: Int
     /// Above this many nonzero steps of every 64, the tile takes the dense loop (whose inner
     /// loop is shorter), with the same bytes.
     static let densestSkipped = 56
@@ -196,29 +200,37 @@ struct ZeroSteps {
     init(geometry g: ConvGeometry, words: UnsafeMutablePointer<UInt64>) {
         run = g.kernelWidth * g.channels
         kernelHeight = g.kernelHeight
+        kernelWidth = g.kernelWidth
+        channels = g.channels
+        inputWidth = g.width
         wordsPerRow = ZeroSteps.wordsPerRow(geometry: g)
         self.words = words
     }
 
-    /// Finds the zero steps of the six patches at `rows`; false (take the dense loop) where the
-    /// shape does not fit or too few steps are zero.
-    func find(_ rows: RowPointers, rowStride: Int) -> Bool {
+    /// Finds the zero steps of the six patches whose top-left pixels are `patches` in `inputs`
+    /// (`InputMasks.pixel`); false (take the dense loop) where the shape does not fit or too few
+    /// steps are zero. Step `kx·c + ch` of kernel row `ky` is nonzero where channel `ch` of the
+    /// pixel `ky` rows down and `kx` across from any of the six corners is.
+    func find(_ inputs: InputMasks, patches p: (Int, Int, Int, Int, Int, Int)) -> Bool {
         guard wordsPerRow > 0 else { return false }
-        let zero = Lanes(repeating: 0)
-        let lanes = SIMD16<UInt32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
         var nonzero = 0
         for ky in 0..<kernelHeight {
             let row = words + ky * wordsPerRow
             row.update(repeating: 0, count: wordsPerRow)
-            let shift = ky * rowStride
-            for j in stride(from: 0, to: run, by: 16) {
-                let o = shift + j
-                let any = (load(rows.p0 + o) .!= zero) .| (load(rows.p1 + o) .!= zero) .| (load(rows.p2 + o) .!= zero)
-                    .| (load(rows.p3 + o) .!= zero) .| (load(rows.p4 + o) .!= zero) .| (load(rows.p5 + o) .!= zero)
-                let bits = UInt64(SIMD16<UInt32>(repeating: 0).replacing(with: lanes, where: any).wrappedSum())
-                row[j / 64] |= bits << UInt64(j % 64)
-                nonzero += bits.nonzeroBitCount
+            for kx in 0..<kernelWidth {
+                let shift = ky * inputWidth + kx
+                for word in 0..<inputs.wordsPerPixel {
+                    let any = inputs.channelBits(p.0 + shift, word) | inputs.channelBits(p.1 + shift, word)
+                        | inputs.channelBits(p.2 + shift, word) | inputs.channelBits(p.3 + shift, word)
+                        | inputs.channelBits(p.4 + shift, word) | inputs.channelBits(p.5 + shift, word)
+                    // Channels `64·word ...` of tap `kx` are steps `kx·c + 64·word ...`, which may
+                    // straddle two words of the row.
+                    let step = kx * channels + 64 * word, at = step / 64, offset = UInt64(step % 64)
+                    row[at] |= any << offset
+                    if offset != 0 && at + 1 < wordsPerRow { row[at + 1] |= any >> (64 - offset) }
+                }
             }
+            for w in 0..<wordsPerRow { nonzero += row[w].nonzeroBitCount }
         }
         return nonzero * 64 <= ZeroSteps.densestSkipped * kernelHeight * run
     }
@@ -243,11 +255,20 @@ struct ZeroSteps {
     }
 }
 
-/// Which output pixels' patches hold a nonzero input, for the input rows a range of output pixels
-/// reads: one bit per input pixel (any of its channels nonzero), a word per input row. Images
-/// wider than 64 pixels count every patch as nonblank (every bit set, and no bit past the 64th).
-struct BlankPatches {
-    private let masks: UnsafeMutablePointer<UInt64>
+/// Which inputs are nonzero, for the input rows a range of output pixels reads: a bit per pixel
+/// (any channel nonzero), a word per input row, from which `nonblankColumns` finds the patches
+/// that hold a nonzero input, and where `ZeroSteps` is used, a bit per channel of each pixel
+/// (`wordsPerPixel` words a pixel), from which it finds a tile's zero steps. Images wider than 64
+/// pixels count every patch as nonblank (every row bit set, and no bit past the 64th).
+///
+/// The channel bits are only made where they are used: on conv1's one-channel rows a pixel's
+/// bits cost as much as its products, and a row of pixel bits alone stops at a pixel's first
+/// nonzero channel.
+struct InputMasks {
+    private let rowBits: UnsafeMutablePointer<UInt64>
+    private let pixelBits: UnsafeMutablePointer<UInt64>
+    /// Words of channel bits a pixel: one per 64 channels.
+    let wordsPerPixel: Int
     private let firstRow: Int
     private let g: ConvGeometry
 
@@ -256,36 +277,62 @@ struct BlankPatches {
         (q / g.patchesPerImage) * g.height + (q % g.patchesPerImage) / g.outWidth
     }
 
-    /// The words `init` needs for output pixels `pixels`: one per input row they read.
-    static func rowCount(pixels: Range<Int>, geometry g: ConvGeometry) -> Int {
+    private static func rowCount(pixels: Range<Int>, geometry g: ConvGeometry) -> Int {
         inputRow(pixels.upperBound - 1, geometry: g) + g.kernelHeight - inputRow(pixels.lowerBound, geometry: g)
     }
 
-    /// Finds the nonzero pixels of the input rows `pixels` read, into `masks`
-    /// (`rowCount(pixels:geometry:)` words, the caller's).
-    init(_ input: UnsafePointer<Float>, pixels: Range<Int>, geometry g: ConvGeometry, masks: UnsafeMutablePointer<UInt64>) {
+    /// The words `init` needs for output pixels `pixels`: for each input row they read, one word
+    /// of pixel bits and, with `channelBits`, `wordsPerPixel` of channel bits per pixel.
+    static func wordCount(pixels: Range<Int>, geometry g: ConvGeometry, channelBits: Bool) -> Int {
+        rowCount(pixels: pixels, geometry: g) * (1 + (channelBits ? g.width * ((g.channels + 63) / 64) : 0))
+    }
+
+    /// Finds the nonzero inputs of the rows `pixels` read, into `words`
+    /// (`wordCount(pixels:geometry:channelBits:)` of them, the caller's); the channel bits only
+    /// with `channelBits`.
+    init(_ input: UnsafePointer<Float>, pixels: Range<Int>, geometry g: ConvGeometry, channelBits: Bool,
+         words: UnsafeMutablePointer<UInt64>) {
         self.g = g
-        self.masks = masks
-        firstRow = BlankPatches.inputRow(pixels.lowerBound, geometry: g)
-        let rows = BlankPatches.rowCount(pixels: pixels, geometry: g)
+        wordsPerPixel = channelBits ? (g.channels + 63) / 64 : 0
+        firstRow = InputMasks.inputRow(pixels.lowerBound, geometry: g)
+        let rows = InputMasks.rowCount(pixels: pixels, geometry: g)
+        rowBits = words
+        pixelBits = words + rows
         for row in 0..<rows {
-            guard g.width <= 64 else { masks[row] = ~0; continue }
-            let pixel = input + (firstRow + row) * g.width * g.channels
+            let pixels = input + (firstRow + row) * g.width * g.channels
             var mask: UInt64 = 0
             for x in 0..<g.width {
+                let pixel = pixels + x * g.channels
                 var any = false
-                for ch in 0..<g.channels where pixel[x * g.channels + ch] != 0 { any = true; break }
-                if any { mask |= 1 << UInt64(x) }
+                if channelBits {
+                    for word in 0..<wordsPerPixel {
+                        let bits = nonzeroBits(pixel + 64 * word, count: min(64, g.channels - 64 * word))
+                        pixelBits[(row * g.width + x) * wordsPerPixel + word] = bits
+                        any = any || bits != 0
+                    }
+                } else {
+                    for ch in 0..<g.channels where pixel[ch] != 0 { any = true; break }
+                }
+                if any && x < 64 { mask |= 1 << UInt64(x) }
             }
-            masks[row] = mask
+            rowBits[row] = g.width <= 64 ? mask : ~0
         }
     }
+
+    /// Where pixel (`row`, `column`) of `image` is among the pixels `channelBits` knows.
+    @inline(__always)
+    func pixel(image: Int, row y: Int, column x: Int) -> Int { (image * g.height + y - firstRow) * g.width + x }
+
+    /// Word `word` of the channel bits of `pixel` (`pixel(image:row:column:)`, or a pixel that
+    /// many rows and columns on): bit `ch` set where channel `64·word + ch` is nonzero.
+    @inline(__always)
+    func channelBits(_ pixel: Int, _ word: Int) -> UInt64 { pixelBits[pixel * wordsPerPixel + word] }
 
     /// The columns of output row `outputRow` of `image` whose patches hold a nonzero input.
     func nonblankColumns(image: Int, outputRow oy: Int) -> NonblankColumns {
         let top = image * g.height + oy - firstRow
         var rows: UInt64 = 0
-        for ky in 0..<g.kernelHeight { rows |= masks[top + ky] }
+        for ky in 0..<g.kernelHeight { rows |= rowBits[top + ky] }
         var columns: UInt64 = 0
         for kx in 0..<g.kernelWidth { columns |= rows >> UInt64(kx) }
         return NonblankColumns(bits: columns)

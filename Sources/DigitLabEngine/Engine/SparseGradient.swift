@@ -107,8 +107,6 @@ public final class SparseOutputGradient {
     /// Lists the nonzero gradient of the image whose first pixel is pixel `first` of `blocks` (a
     /// chunk of `pixels` pixels in filter blocks, `packFilterBlocks`), by pixel and by filter.
     func list(_ blocks: UnsafePointer<Float>, pixels: Int, first: Int, geometry g: ConvGeometry) {
-        let lanes = SIMD16<UInt32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
-        let zero = Lanes(repeating: 0), none = SIMD16<UInt32>(repeating: 0)
         filterCounts.update(repeating: 0, count: filters)
         for p in 0..<pixelsPerImage {
             let patch = Int32(((p / g.outWidth) * g.width + p % g.outWidth) * g.channels)
@@ -116,19 +114,16 @@ public final class SparseOutputGradient {
             let listed = p * filters
             for fb in stride(from: 0, to: filters, by: tileColumns) {
                 let row = blocks + fb * pixels + (first + p) * tileColumns
-                for l in stride(from: 0, to: tileColumns, by: 16) {
-                    let v = load(row + l)
-                    var bits = none.replacing(with: lanes, where: v .!= zero).wrappedSum()
-                    while bits != 0 {
-                        let j = bits.trailingZeroBitCount
-                        bits &= bits - 1
-                        let f = fb + l + j, value = v[j]
-                        pixelOffsets[listed + n] = Int32(f * taps); pixelValues[listed + n] = value
-                        n += 1
-                        let m = filterCounts[f]
-                        filterOffsets[f * pixelsPerImage + m] = patch; filterValues[f * pixelsPerImage + m] = value
-                        filterCounts[f] = m + 1
-                    }
+                var bits = nonzeroBits(row, count: tileColumns)
+                while bits != 0 {
+                    let j = bits.trailingZeroBitCount
+                    bits &= bits - 1
+                    let f = fb + j, value = row[j]
+                    pixelOffsets[listed + n] = Int32(f * taps); pixelValues[listed + n] = value
+                    n += 1
+                    let m = filterCounts[f]
+                    filterOffsets[f * pixelsPerImage + m] = patch; filterValues[f * pixelsPerImage + m] = value
+                    filterCounts[f] = m + 1
                 }
             }
             pixelCounts[p] = n

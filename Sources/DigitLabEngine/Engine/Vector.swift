@@ -8,6 +8,30 @@ func load(_ p: UnsafePointer<Float>) -> Lanes { UnsafeRawPointer(p).loadUnaligne
 @inline(__always)
 func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self) }
 
+/// Bit `i` set where `p[i]` is nonzero, for `i < count` (at most 64). A 16-lane comparison is
+/// turned into bits by summing its lanes' powers of two, a shuffle reduction; two comparisons share
+/// one (the second's powers shifted 16 up), which halves their cost.
+@inline(__always)
+func nonzeroBits(_ p: UnsafePointer<Float>, count: Int) -> UInt64 {
+    let low = SIMD16<UInt32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+    let high = low &<< 16, none = SIMD16<UInt32>(repeating: 0), zero = Lanes(repeating: 0)
+    var bits: UInt64 = 0, i = 0
+    while i + 32 <= count {
+        let pair = none.replacing(with: low, where: load(p + i) .!= zero) | none.replacing(with: high, where: load(p + i + 16) .!= zero)
+        bits |= UInt64(pair.wrappedSum()) << UInt64(i)
+        i += 32
+    }
+    if i + 16 <= count {
+        bits |= UInt64(none.replacing(with: low, where: load(p + i) .!= zero).wrappedSum()) << UInt64(i)
+        i += 16
+    }
+    while i < count {
+        if p[i] != 0 { bits |= 1 << UInt64(i) }
+        i += 1
+    }
+    return bits
+}
+
 /// Lane-wise maximum as compare-and-blend; the standard library's `pointwiseMax` is not lowered
 /// to a vector instruction.
 @inline(__always)
