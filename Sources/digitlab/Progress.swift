@@ -10,9 +10,15 @@ final class ProgressPrinter: RunObserver {
     private var firstEpoch = 0
     private let prefix: String
 
+    /// Whether a run has finished in this process: the next one's printed peak memory then starts
+    /// from its own start (`ProcessMemory.resetPeak`), not the process's. The first run's includes
+    /// reading the data. Runs in one process follow one another, on one thread.
+    nonisolated(unsafe) private static var aRunFinished = false
+
     init(prefix: String = "") { self.prefix = prefix }
 
     func runStarted(_ run: RunPlan, resumedAt epoch: Int, trainCount: Int, validationCount: Int) {
+        if ProgressPrinter.aRunFinished { ProcessMemory.resetPeak() }
         epochs = run.spec.epochs
         firstEpoch = epoch
         startedAt = Date()
@@ -55,6 +61,7 @@ final class ProgressPrinter: RunObserver {
         }
         line += "; \(fixed(s.medianEpochSeconds, 1)) s per epoch (median)"
         say(line + (ProcessMemory.peakDescription().map { "; " + $0 } ?? ""))
+        ProgressPrinter.aRunFinished = true
     }
 }
 

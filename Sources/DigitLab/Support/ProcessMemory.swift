@@ -16,6 +16,19 @@ public enum ProcessMemory {
         return kB / 1024
     }
 
+    /// Starts the peak afresh from what the process holds now (Linux: `5` written to
+    /// /proc/self/clear_refs), so that `peakResidentMB()` is the most it holds from here on;
+    /// false where the system does not allow it (the peak then stays the whole process's).
+    ///
+    /// Why: a process that trains runs one after another (`run --shard` without `--jobs`,
+    /// `reproduce --jobs 1`) would otherwise print, after each, the largest run so far.
+    @discardableResult
+    public static func resetPeak() -> Bool {
+        guard let file = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
+        defer { try? file.close() }
+        return (try? file.write(contentsOf: Data("5".utf8))) != nil
+    }
+
     private static let label = "peak resident memory "
 
     /// "peak resident memory N MB" for this process, or nil.
