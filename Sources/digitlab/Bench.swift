@@ -104,7 +104,7 @@ struct Bench: ParsableCommand {
             let out = NSTemporaryDirectory() + "digitlab-bench-\(getpid())"
             defer { try? FileManager.default.removeItem(atPath: out) }
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+            process.executableURL = URL(fileURLWithPath: SelfExecutable.path)
             process.arguments = ["run", path, "--epochs", String(epochs), "--out", out] + (data.directory.map { ["--data", $0] } ?? [])
             // The run's last line gives its own peak memory (`ProcessMemory`). Read to the end
             // (the run's exit) before waiting, so that a long output cannot fill the pipe.

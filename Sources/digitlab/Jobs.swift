@@ -86,7 +86,7 @@ enum ParallelRuns {
     /// Trains `runs` in child processes, up to `jobs` at once, in the order given; no new run
     /// starts after a signal or after a child was interrupted, and the ones running are stopped.
     static func train(_ runs: [ChildRun], jobs: Int) -> Outcome {
-        let executable = selfExecutable()
+        let executable = SelfExecutable.path
         let state = SharedState()
         Interruption.install { sig in state.relay(sig) }
         let started = Date()
@@ -137,11 +137,6 @@ enum ParallelRuns {
         FileHandle.standardError.write(Data(("stopped: interrupted; the runs in progress saved their place. Resume with: digitlab "
             + CommandLine.arguments.dropFirst().joined(separator: " ") + " (finished runs are skipped, stopped ones resume)\n").utf8))
         Foundation.exit(130)
-    }
-
-    /// The running binary (children run the same build), from /proc, else argv[0].
-    private static func selfExecutable() -> String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     /// Starts one child in a process group of its own, its output read by two threads.

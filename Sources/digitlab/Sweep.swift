@@ -111,7 +111,7 @@ struct Sweep: ParsableCommand {
             }
             let logs = absolute(data.results) + "/slurm"
             var script = SlurmScript(jobName: name, taskIDs: pending.map(\.id), workingDirectory: cwd, logDirectory: logs,
-                                     executable: Self.executablePath(), specFiles: sweep.specs, resultsDirectory: data.results,
+                                     executable: SelfExecutable.path, specFiles: sweep.specs, resultsDirectory: data.results,
                                      planDigest: plan.digest)
             script.seedCount = sweep.seeds
             script.arrayParallelism = arrayParallelism
@@ -148,13 +148,6 @@ struct Sweep: ParsableCommand {
         } catch {
             fail(error)
         }
-    }
-
-    /// This executable's absolute path, for the tasks to run.
-    static func executablePath() -> String {
-        if let real = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return real }
-        let arg0 = CommandLine.arguments[0]
-        return arg0.hasPrefix("/") ? arg0 : FileManager.default.currentDirectoryPath + "/" + arg0
     }
 
     /// The ids of this user's jobs of that name still in the queue, if squeue answers.
