@@ -15,10 +15,11 @@ import Foundation
 enum JobsDefault {
     /// Threads per run by CPU ("family F model M", from /proc/cpuinfo, as `Provenance` records
     /// it): the Zen 4 (AMD family 25 model 17), 1.13x and 1.05x the epochs an hour with two
-    /// 1-thread runs at once in two sittings (results/bench/zen4/jobs.txt and jobs-08b8eac.txt,
-    /// idle machine). The Zen 3, Zen 5 and the Xeon are not measured with the thread-independent
-    /// engine.
-    static let measured: [String: Int] = ["family 25 model 17": 1]
+    /// 1-thread runs at once in two sittings (results/bench/zen4/jobs-b1a8d17.txt and
+    /// jobs-08b8eac.txt; 1.04x with the zero-skipping engine, jobs.txt), and the Zen 5 (AMD family
+    /// 26 model 2), 1.11x and 1.09x (results/bench/zen5/jobs-5198283.txt and jobs.txt), idle
+    /// machines. The Zen 3 and the Xeon are not measured with the thread-independent engine.
+    static let measured: [String: Int] = ["family 25 model 17": 1, "family 26 model 2": 1]
 
     /// The threads per run `--jobs auto` uses on this machine, or nil for one run at a time.
     static var threadsPerRun: Int? {
@@ -36,7 +37,8 @@ struct JobsOption: ParsableArguments {
             The numbers depend neither on a run's thread count nor on which runs train together: \
             the same seed gives the same bytes with any --threads and --jobs. auto: on a CPU measured to \
             train more epochs an hour with several runs at once (scripts/jobs-throughput.sh; so far the \
-            AMD Zen 4, family 25 model 17: two 1-thread runs on 2 cores), that many; elsewhere, or \
+            AMD Zen 4 and Zen 5, family 25 model 17 and family 26 model 2: two 1-thread runs on 2 cores), \
+            that many; elsewhere, or \
             with --threads given, one at a time on all cores.
             """, valueName: "N|auto"))
     var jobs: String?
