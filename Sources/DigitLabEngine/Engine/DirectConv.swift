@@ -109,7 +109,8 @@ public func convolveDirect(_ input: UnsafePointer<Float>, pixels: Range<Int>, ge
                            kernelFilterBlocks: UnsafePointer<Float>, bias: UnsafePointer<Float>, filters f: Int,
                            columns: Int? = nil, into out: UnsafeMutablePointer<Float>) {
     guard !pixels.isEmpty else { return }
-    // The masks and step bits are a few words: on the stack, not the heap, in this hot loop.
+    // The masks and step bits are a few hundred words at most: on the stack, not the heap, in
+    // this hot loop.
     let stepWords = ZeroSteps.wordCount(geometry: g)
     withUnsafeTemporaryAllocation(of: UInt64.self,
                                   capacity: stepWords + InputMasks.wordCount(pixels: pixels, geometry: g, channelBits: stepWords > 0)) { scratch in
@@ -299,10 +300,13 @@ struct InputMasks {
         rowBits = words
         pixelBits = words + rows
         for row in 0..<rows {
-            let pixels = input + (firstRow + row) * g.width * g.channels
+            // Wider images than a word's 64 columns need no pixel bits (every patch counts as
+            // nonblank), only their channel bits if any.
+            guard g.width <= 64 || channelBits else { rowBits[row] = ~0; continue }
+            let rowStart = input + (firstRow + row) * g.width * g.channels
             var mask: UInt64 = 0
             for x in 0..<g.width {
-                let pixel = pixels + x * g.channels
+                let pixel = rowStart + x * g.channels
                 var any = false
                 if channelBits {
                     for word in 0..<wordsPerPixel {
