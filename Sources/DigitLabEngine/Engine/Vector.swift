@@ -10,7 +10,7 @@ func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPoint
 
 /// Bit `i` set where `p[i]` is nonzero, for `i < count` (at most 64). A 16-lane comparison is
 /// turned into bits by summing its lanes' powers of two, a shuffle reduction; two comparisons share
-/// one (the second's powers shifted 16 up), which halves their cost.
+/// one (the second's powers shifted 16 up), so 64 floats take two reductions, not four.
 @inline(__always)
 func nonzeroBits(_ p: UnsafePointer<Float>, count: Int) -> UInt64 {
     let low = SIMD16<UInt32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
