@@ -144,4 +144,17 @@ struct DirectConvTests {
         // on purpose. That `make` itself picks AVX-512 where the CPU has it is checked by the CLI
         // tests ("make builds ...").
     }
+
+    @Test("transpose moves every float where the plain loop does, in whole 16x16 blocks and at the edges, with strides",
+          arguments: [(576, 64), (32, 64), (16, 16), (37, 50), (5, 3), (1, 20)])
+    func transposeMatchesPlainLoop(rows: Int, columns: Int) {
+        // Padded strides, so a block that read or wrote past its row would show.
+        let (sourceStride, destinationStride) = (columns + 3, rows + 5)
+        let source = randomTensor([rows * sourceStride], seed: 7)
+        let fast = Tensor(shape: [columns * destinationStride]), plain = Tensor(shape: [columns * destinationStride])
+        for i in 0..<fast.count { fast[i] = -9; plain[i] = -9 }
+        transpose(source.data, rows: rows, columns: columns, sourceStride: sourceStride, into: fast.data, destinationStride: destinationStride)
+        for r in 0..<rows { for c in 0..<columns { plain[c * destinationStride + r] = source[r * sourceStride + c] } }
+        #expect((0..<fast.count).allSatisfy { fast[$0].bitPattern == plain[$0].bitPattern })
+    }
 }

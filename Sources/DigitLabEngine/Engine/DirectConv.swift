@@ -396,11 +396,12 @@ public func convolveDirectWeightGradient(_ input: UnsafePointer<Float>, gradient
 /// Writes the row-major `[rows, f]` matrix `m` (`f` a multiple of `tileColumns`, W) as `f / W`
 /// blocks of `[rows, W]`: block `j` holds columns `Wj ..< Wj + W` of every row, row after row. The
 /// direct kernels read W columns a step, so this turns a walk down the rows into one contiguous
-/// stream.
+/// stream. With `only`, just those rows are written (the rest of `packed` is left as it was), so
+/// that threads can share the work.
 public func packFilterBlocks(_ m: UnsafePointer<Float>, rows: Int, filters f: Int,
-                             into packed: UnsafeMutablePointer<Float>) {
+                             into packed: UnsafeMutablePointer<Float>, only: Range<Int>? = nil) {
     precondition(f % tileColumns == 0, "filter blocks need a multiple of \(tileColumns) columns, not \(f)")
-    for r in 0..<rows {
+    for r in only ?? 0..<rows {
         for fb in stride(from: 0, to: f, by: tileColumns) { TileRow(m + r * f + fb).store(to: packed + fb * rows + r * tileColumns) }
     }
 }
@@ -440,13 +441,18 @@ public func convolveDirectInputGradient(gradientBlocks: UnsafePointer<Float>, im
 /// blocks of `[f, W]`, for `convolveDirectInputGradient`: block `k / W` holds taps `k ..< k + W`
 /// of every filter, filter after filter, so the kernel's inner loop over filters reads one
 /// contiguous block where the transpose `[f, taps]` had it stride 2.3 KB a step (conv2's input
-/// gradient: 87 -> 93 GFLOP/s on one Zen 3 core).
+/// gradient: 87 -> 93 GFLOP/s on one Zen 3 core). With `only`, just those taps are written.
 public func packKernelTapBlocks(_ kernel: UnsafePointer<Float>, taps: Int, filters f: Int,
-                                into packed: UnsafeMutablePointer<Float>) {
+                                into packed: UnsafeMutablePointer<Float>, only: Range<Int>? = nil) {
     precondition(taps % tileColumns == 0, "tap blocks need a multiple of \(tileColumns) taps, not \(taps)")
-    for k in 0..<taps {
-        let block = packed + (k / tileColumns) * f * tileColumns + k % tileColumns
-        for j in 0..<f { block[j * tileColumns] = kernel[k * f + j] }
+    let range = only ?? 0..<taps
+    var k = range.lowerBound
+    while k < range.upperBound {
+        // The taps of `range` in block `k / W`: a transpose of those kernel rows into the block.
+        let end = min(range.upperBound, (k / tileColumns + 1) * tileColumns)
+        transpose(kernel + k * f, rows: end - k, columns: f, sourceStride: f,
+                  into: packed + (k / tileColumns) * f * tileColumns + k % tileColumns, destinationStride: tileColumns)
+        k = end
     }
 }
 

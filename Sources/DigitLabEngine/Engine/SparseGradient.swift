@@ -93,15 +93,45 @@ public final class SparseOutputGradient {
     /// Moves the worker's kernel gradient (`[taps, filters]`) into `transposedKernelGradient`.
     public func hold(_ kernelGradient: UnsafePointer<Float>) {
         guard !holdsKernelGradient else { return }
-        for k in 0..<taps { for f in 0..<filters { transposedKernelGradient[f * taps + k] = kernelGradient[k * filters + f] } }
+        transpose(kernelGradient, rows: taps, columns: filters, sourceStride: filters,
+                  into: transposedKernelGradient, destinationStride: taps)
+        holdsKernelGradient = true
+    }
+
+    /// `hold` of a kernel gradient that is all zeros (a worker's first chunk of a pass): the
+    /// same zeros, without reading them.
+    public func holdZeros() {
+        guard !holdsKernelGradient else { return }
+        transposedKernelGradient.update(repeating: 0, count: taps * filters)
         holdsKernelGradient = true
     }
 
     /// Puts the kernel gradient back in the worker's buffer, if this holds it.
     public func release(into kernelGradient: UnsafeMutablePointer<Float>) {
         guard holdsKernelGradient else { return }
-        for k in 0..<taps { for f in 0..<filters { kernelGradient[k * filters + f] = transposedKernelGradient[f * taps + k] } }
-        holdsKernelGradient = false
+        release(taps: 0..<taps, into: kernelGradient)
+        endHolding()
+    }
+
+    /// Puts taps `range` of the held kernel gradient back in the worker's buffer (threads may
+    /// share the taps); `endHolding()` once every tap is back.
+    public func release(taps range: Range<Int>, into kernelGradient: UnsafeMutablePointer<Float>) {
+        precondition(holdsKernelGradient, "release of a kernel gradient not held")
+        transpose(transposedKernelGradient + range.lowerBound, rows: filters, columns: range.count, sourceStride: taps,
+                  into: kernelGradient + range.lowerBound * filters, destinationStride: filters)
+    }
+
+    /// Marks the kernel gradient as back in the worker's buffer (`release(taps:into:)`).
+    public func endHolding() { holdsKernelGradient = false }
+
+    /// Adds taps `range` of `other`'s held kernel gradient onto this one's (both held):
+    /// `mine + other's` for every filter, the sum adding the worker buffers would give.
+    public func addHeld(_ other: SparseOutputGradient, taps range: Range<Int>) {
+        precondition(holdsKernelGradient && other.holdsKernelGradient && other.taps == taps, "addHeld needs two held gradients")
+        for f in 0..<filters {
+            addInPlace(other.transposedKernelGradient + f * taps + range.lowerBound,
+                       transposedKernelGradient + f * taps + range.lowerBound, count: range.count)
+        }
     }
 
     /// Lists the nonzero gradient of the image whose first pixel is pixel `first` of `blocks` (a
@@ -184,9 +214,12 @@ public func convolveSparseGradients(_ input: UnsafePointer<Float>, gradientBlock
 }
 
 /// Writes the HWIO kernel `[taps, f]` transposed, `[f, taps]`: each filter's taps in a row, for
-/// the sparse input gradient.
-public func packKernelByFilter(_ kernel: UnsafePointer<Float>, taps: Int, filters f: Int, into packed: UnsafeMutablePointer<Float>) {
-    for k in 0..<taps { for j in 0..<f { packed[j * taps + k] = kernel[k * f + j] } }
+/// the sparse input gradient. With `only`, just those taps are written.
+public func packKernelByFilter(_ kernel: UnsafePointer<Float>, taps: Int, filters f: Int, into packed: UnsafeMutablePointer<Float>,
+                               only: Range<Int>? = nil) {
+    let range = only ?? 0..<taps
+    transpose(kernel + range.lowerBound * f, rows: range.count, columns: f, sourceStride: f,
+              into: packed + range.lowerBound, destinationStride: taps)
 }
 
 /// `sum[0 ..< width] += Σ_e values[e] · source[offsets[e] ..< + width]`, `width` a multiple of

@@ -80,7 +80,18 @@ public final class Conv2D: ImageLocalLayer {
         let rows: Tensor
         /// Transformed tiles and their products, for `winogradConvolve` (empty off that path).
         let winograd: Tensor
+        /// Whether the worker has begun its kernel gradient in this backward pass.
+        let progress: BackwardProgress
     }
+
+    /// A worker's kernel gradient is zeroed by that worker at its first chunk of a backward pass
+    /// (`chunkGradients`), not by the calling thread before the pass: on the worker's core, where
+    /// its sums are made, and not at all where the sparse kernels hold it as zeros instead.
+    private final class BackwardProgress { var kernelGradientBegun = false }
+
+    /// Taps (rows of the `[taps, filters]` kernel) below which re-laying out the kernel stays on
+    /// one thread.
+    private static let tapsPerShare = 64
 
     /// How the layer's passes are computed.
     public enum Method: Sendable {
@@ -170,7 +181,8 @@ public final class Conv2D: ImageLocalLayer {
         self.input = paddedInput ?? input
         reserveScratch(workers: workers)
         if let kernelFilterBlocks {
-            packFilterBlocks(kernel.value.data, rows: geometry.patchSize, filters: filters, into: kernelFilterBlocks.data)
+            let (k, taps, f) = (kernel.value.data, geometry.patchSize, filters)
+            forEachTapShare { share in packFilterBlocks(k, rows: taps, filters: f, into: kernelFilterBlocks.data, only: share) }
         }
         if let winogradKernel {
             packWinogradKernel(kernel.value.data, channels: geometry.channels, filters: filters, rotated: false, into: winogradKernel.data)
@@ -187,8 +199,18 @@ public final class Conv2D: ImageLocalLayer {
             let winograd = method == .winograd ? WinogradConvolution.scratchFloats(channels: max(geometry.channels, filters)) : 0
             scratch.append(Scratch(col: Tensor(shape: colShape),
                                    kernelGradient: Tensor(shape: kernel.shape), biasGradient: Tensor(shape: bias.shape),
-                                   rows: Tensor(shape: [geometry.patchesPerImage, filters]), winograd: Tensor(shape: [winograd])))
+                                   rows: Tensor(shape: [geometry.patchesPerImage, filters]), winograd: Tensor(shape: [winograd]),
+                                   progress: BackwardProgress()))
         }
+    }
+
+    /// Runs `body` over the kernel's taps (rows of `[taps, filters]`), one contiguous share per
+    /// engine thread, in one parallel region: for re-laying out the kernel and summing its
+    /// gradient, a few µs of memory traffic each that kept the other thread waiting. The shares
+    /// are the halves the optimizer updates on each thread (`parallelElements`), so each thread
+    /// re-lays out rows it has just written. Only moves and the same sums, so the same bytes.
+    private func forEachTapShare(_ body: (Range<Int>) -> Void) {
+        parallelChunks(geometry.patchSize, minimumChunk: Conv2D.tapsPerShare) { lo, hi in body(lo..<hi) }
     }
 
     public func forward(images: Range<Int>, worker: Int) {
@@ -276,19 +298,21 @@ public final class Conv2D: ImageLocalLayer {
             while sparseGradients.count < workers { sparseGradients.append(SparseOutputGradient(geometry: geometry, filters: filters)) }
         }
         for (w, sparse) in sparseGradients.enumerated() where w < scratch.count { sparse.release(into: gradients(worker: w).kernel.data) }
-        kernel.gradient.zero()
+        // Kernel gradients are zeroed by their workers (`chunkGradients`).
+        for s in scratch.prefix(workers) { s.progress.kernelGradientBegun = false }
         bias.gradient.zero()
-        if let kernelTapBlocks {
-            packKernelTapBlocks(kernel.value.data, taps: geometry.patchSize, filters: filters, into: kernelTapBlocks.data)
-        }
-        if let kernelByFilter {
-            packKernelByFilter(kernel.value.data, taps: geometry.patchSize, filters: filters, into: kernelByFilter.data)
+        if kernelTapBlocks != nil || kernelByFilter != nil {
+            let (k, taps, f) = (kernel.value.data, geometry.patchSize, filters)
+            forEachTapShare { share in
+                if let kernelTapBlocks { packKernelTapBlocks(k, taps: taps, filters: f, into: kernelTapBlocks.data, only: share) }
+                if let kernelByFilter { packKernelByFilter(k, taps: taps, filters: f, into: kernelByFilter.data, only: share) }
+            }
         }
         if let winogradRotatedKernel {
             packWinogradKernel(kernel.value.data, channels: geometry.channels, filters: filters, rotated: true,
                                into: winogradRotatedKernel.data)
         }
-        for s in scratch.prefix(workers).dropFirst() { s.kernelGradient.zero(); s.biasGradient.zero() }
+        for s in scratch.prefix(workers).dropFirst() { s.biasGradient.zero() }
     }
 
     public func backward(_ gradOutput: Tensor, images: Range<Int>, worker: Int) {
@@ -311,7 +335,7 @@ public final class Conv2D: ImageLocalLayer {
         guard let input else { preconditionFailure("\(name): backward before forward") }
         let k = geometry.patchSize
         let col = scratch[worker].col.data
-        let (dW, db) = gradients(worker: worker)
+        let (dW, db) = chunkGradients(worker: worker)
         // dW[k×f] += colᵀ · dOut: the HWIO kernel's own layout.
         im2col(input.data, images: images, geometry: geometry, into: col)
         gemm(transA: true, m: k, n: filters, k: pixels, a: col, lda: k, b: dOut, ldb: filters, beta: 1,
@@ -341,13 +365,13 @@ public final class Conv2D: ImageLocalLayer {
         guard let input, let blocks = outputGradientBlocks(worker: worker) else {
             preconditionFailure("\(name): backward before forward, or not on the direct path")
         }
-        let (dW, db) = gradients(worker: worker)
         let pixels = images.count * geometry.patchesPerImage
-        addBlockColumnSums(blocks, rows: pixels, filters: filters, into: db.data)
         if worker < sparseGradients.count, SparseOutputGradient.isSparse(blocks, count: pixels * filters) {
             // Behind a pooling, most of the gradient is zero: the same sums without its zeros
             // (the Winograd path computes its input gradient in `backward`, so none here).
             let sparse = sparseGradients[worker]
+            let (dW, db) = chunkGradients(worker: worker, heldBy: sparse)
+            addBlockColumnSums(blocks, rows: pixels, filters: filters, into: db.data)
             sparse.hold(dW.data)
             let dX = kernelTapBlocks == nil ? nil : (paddedGradient ?? inputGradient)?.data
             convolveSparseGradients(input.data, gradientBlocks: blocks, images: images, geometry: geometry, filters: filters,
@@ -355,6 +379,8 @@ public final class Conv2D: ImageLocalLayer {
             if dX != nil { cropGradient(images: images) }
             return
         }
+        let (dW, db) = chunkGradients(worker: worker)
+        addBlockColumnSums(blocks, rows: pixels, filters: filters, into: db.data)
         if worker < sparseGradients.count { sparseGradients[worker].release(into: dW.data) }
         convolveDirectWeightGradient(input.data, gradientBlocks: blocks, images: images, geometry: geometry,
                                      filters: filters, kernelGradient: dW.data)
@@ -371,10 +397,43 @@ public final class Conv2D: ImageLocalLayer {
         worker == 0 ? (kernel.gradient, bias.gradient) : (scratch[worker].kernelGradient, scratch[worker].biasGradient)
     }
 
+    /// `gradients(worker:)` for the worker's next chunk: at its first chunk of the pass, its kernel
+    /// gradient is zeroed, or, where `sparse` is about to hold it, held as zeros
+    /// (`SparseOutputGradient.holdZeros`) without being written.
+    private func chunkGradients(worker: Int, heldBy sparse: SparseOutputGradient? = nil) -> (kernel: Tensor, bias: Tensor) {
+        let progress = scratch[worker].progress, partial = gradients(worker: worker)
+        if !progress.kernelGradientBegun {
+            if let sparse { sparse.holdZeros() } else { partial.kernel.zero() }
+            progress.kernelGradientBegun = true
+        }
+        return partial
+    }
+
+    /// Adds the workers' partial gradients into the parameters' (worker 0's), in worker order.
+    /// Where every worker holds its kernel gradient transposed (the sparse kernels), the sums are
+    /// made in that layout and only worker 0's is transposed back (one transpose, not one per
+    /// worker); each sum is the same pair of floats either way. Both are shared between the
+    /// threads by taps.
     public func finishBackward(workers: Int) {
-        for (w, sparse) in sparseGradients.prefix(workers).enumerated() { sparse.release(into: gradients(worker: w).kernel.data) }
+        // A worker given no images (none today: partitions never outnumber images) adds zeros.
+        for w in 0..<workers { _ = chunkGradients(worker: w) }
+        let sparse = Array(sparseGradients.prefix(workers))
+        let allHeld = sparse.count == workers && sparse.allSatisfy(\.holdsKernelGradient)
+        let partials = (0..<workers).map { gradients(worker: $0).kernel.data }
+        let f = filters
+        forEachTapShare { taps in
+            if allHeld {
+                for w in 1..<workers { sparse[0].addHeld(sparse[w], taps: taps) }
+                sparse[0].release(taps: taps, into: partials[0])
+            } else {
+                for (w, s) in sparse.enumerated() where s.holdsKernelGradient { s.release(taps: taps, into: partials[w]) }
+                for w in 1..<workers {
+                    addInPlace(partials[w] + taps.lowerBound * f, partials[0] + taps.lowerBound * f, count: taps.count * f)
+                }
+            }
+        }
+        for s in sparse where s.holdsKernelGradient { s.endHolding() }
         for s in scratch.prefix(workers).dropFirst() {
-            addInPlace(s.kernelGradient.data, kernel.gradient.data, count: kernel.gradient.count)
             addInPlace(s.biasGradient.data, bias.gradient.data, count: bias.gradient.count)
         }
     }

@@ -42,30 +42,29 @@ public final class Adam: Optimizer {
         let alpha = Float(Double(settings.learningRate) * (1 - pow(Double(settings.beta2), t)).squareRoot()
                           / (1 - pow(Double(settings.beta1), t)))
         let b1 = 1 - settings.beta1, b2 = 1 - settings.beta2, eps = settings.epsilon
-        for (p, (m, v)) in zip(parameters, moments) {
+        parallelElements(of: parameters) { k, lo, hi in
+            let p = parameters[k], (m, v) = moments[k]
             let w = p.value.data, g = p.gradient.data, md = m.data, vd = v.data
-            parallelChunks(p.value.count) { lo, hi in
-                // Sixteen lanes at a time: the same operations in the same order as the scalar
-                // tail, so the result does not depend on where a chunk starts.
-                var i = lo
-                let vb1 = Lanes(repeating: b1), vb2 = Lanes(repeating: b2)
-                let va = Lanes(repeating: alpha), ve = Lanes(repeating: eps)
-                while i + 16 <= hi {
-                    let gi = load(g + i)
-                    let mi = load(md + i) + (gi - load(md + i)) * vb1
-                    let vi = load(vd + i) + (gi * gi - load(vd + i)) * vb2
-                    store(mi, md + i)
-                    store(vi, vd + i)
-                    store(load(w + i) - va * mi / (vi.squareRoot() + ve), w + i)
-                    i += 16
-                }
-                while i < hi {
-                    let gi = g[i]
-                    md[i] += (gi - md[i]) * b1
-                    vd[i] += (gi * gi - vd[i]) * b2
-                    w[i] -= alpha * md[i] / (vd[i].squareRoot() + eps)
-                    i += 1
-                }
+            // Sixteen lanes at a time: the same operations in the same order as the scalar
+            // tail, so the result does not depend on where a chunk starts.
+            var i = lo
+            let vb1 = Lanes(repeating: b1), vb2 = Lanes(repeating: b2)
+            let va = Lanes(repeating: alpha), ve = Lanes(repeating: eps)
+            while i + 16 <= hi {
+                let gi = load(g + i)
+                let mi = load(md + i) + (gi - load(md + i)) * vb1
+                let vi = load(vd + i) + (gi * gi - load(vd + i)) * vb2
+                store(mi, md + i)
+                store(vi, vd + i)
+                store(load(w + i) - va * mi / (vi.squareRoot() + ve), w + i)
+                i += 16
+            }
+            while i < hi {
+                let gi = g[i]
+                md[i] += (gi - md[i]) * b1
+                vd[i] += (gi * gi - vd[i]) * b2
+                w[i] -= alpha * md[i] / (vd[i].squareRoot() + eps)
+                i += 1
             }
         }
     }

@@ -45,3 +45,38 @@ public enum OptimizerSettings: Sendable, Equatable {
         }
     }
 }
+
+/// Runs `body(k, lo, hi)` over elements `lo ..< hi` of parameter `k`, for every parameter, in one
+/// parallel region: each engine thread takes its share of every parameter of at least
+/// `splitElements` (the first thread the first part, as `parallelChunks` splits), and whole
+/// smaller parameters go to the threads in turn, each to the one given the fewest so far.
+///
+/// Why: a region per parameter left the biases and dense kernels (too small to split) on the
+/// calling thread while the other waited. And the shares of a kernel are the taps a convolution
+/// sums, transposes and re-lays out on the same thread (`Conv2D`'s `forEachTapShare`), so a thread
+/// updates rows it has just written and that are in its own core's cache: with one split for the
+/// whole update, the helper read half of conv2's kernel gradient from the other core. An update is
+/// element-wise, so its bytes do not depend on the split.
+func parallelElements(of parameters: [Parameter], splitElements: Int = 16_384,
+                      _ body: (_ parameter: Int, _ lo: Int, _ hi: Int) -> Void) {
+    let total = parameters.reduce(0) { $0 + $1.value.count }
+    let threads = max(1, min(EngineThreads.count, total / splitElements))
+    guard threads > 1 else {
+        for (k, p) in parameters.enumerated() { body(k, 0, p.value.count) }
+        return
+    }
+    parallelFor(threads) { t in
+        // Every thread makes the same assignment of the small parameters.
+        var given = [Int](repeating: 0, count: threads)
+        for (k, p) in parameters.enumerated() {
+            let n = p.value.count
+            if n >= splitElements {
+                body(k, n * t / threads, n * (t + 1) / threads)
+            } else {
+                let least = given.indices.min { given[$0] < given[$1] }!
+                given[least] += n
+                if least == t { body(k, 0, n) }
+            }
+        }
+    }
+}

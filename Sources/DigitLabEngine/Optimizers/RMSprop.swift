@@ -45,25 +45,23 @@ public final class RMSprop: Optimizer {
         Denormals.flushingToZero {
             step += 1
             let s = settings
-            for (k, p) in parameters.enumerated() {
-                let w = p.value.data, g = p.gradient.data, v = velocities[k].data
+            parallelElements(of: parameters) { k, lo, hi in
+                let w = parameters[k].value.data, g = parameters[k].gradient.data, v = velocities[k].data
                 let m = momenta.isEmpty ? nil : momenta[k].data
                 let a = averageGradients.isEmpty ? nil : averageGradients[k].data
-                parallelChunks(p.value.count) { lo, hi in
-                    for i in lo..<hi {
-                        v[i] = s.rho * v[i] + (1 - s.rho) * (g[i] * g[i])
-                        var denominator = v[i] + s.epsilon
-                        if let a {
-                            a[i] = s.rho * a[i] + (1 - s.rho) * g[i]
-                            denominator = v[i] - a[i] * a[i] + s.epsilon
-                        }
-                        let increment = s.learningRate * g[i] / denominator.squareRoot()
-                        if let m {
-                            m[i] = s.momentum * m[i] + increment
-                            w[i] -= m[i]
-                        } else {
-                            w[i] -= increment
-                        }
+                for i in lo..<hi {
+                    v[i] = s.rho * v[i] + (1 - s.rho) * (g[i] * g[i])
+                    var denominator = v[i] + s.epsilon
+                    if let a {
+                        a[i] = s.rho * a[i] + (1 - s.rho) * g[i]
+                        denominator = v[i] - a[i] * a[i] + s.epsilon
+                    }
+                    let increment = s.learningRate * g[i] / denominator.squareRoot()
+                    if let m {
+                        m[i] = s.momentum * m[i] + increment
+                        w[i] -= m[i]
+                    } else {
+                        w[i] -= increment
                     }
                 }
             }

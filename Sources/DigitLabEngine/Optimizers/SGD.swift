@@ -34,18 +34,15 @@ public final class SGD: Optimizer {
         Denormals.flushingToZero {
             step += 1
             let lr = settings.learningRate, mu = settings.momentum, nesterov = settings.nesterov
-            for (k, p) in parameters.enumerated() {
-                let w = p.value.data, g = p.gradient.data
-                let m = momenta.isEmpty ? nil : momenta[k].data
-                parallelChunks(p.value.count) { lo, hi in
-                    guard let m else {
-                        for i in lo..<hi { w[i] -= g[i] * lr }
-                        return
-                    }
-                    for i in lo..<hi {
-                        m[i] = m[i] * mu - g[i] * lr
-                        w[i] += nesterov ? m[i] * mu - g[i] * lr : m[i]
-                    }
+            parallelElements(of: parameters) { k, lo, hi in
+                let w = parameters[k].value.data, g = parameters[k].gradient.data
+                guard let m = momenta.isEmpty ? nil : momenta[k].data else {
+                    for i in lo..<hi { w[i] -= g[i] * lr }
+                    return
+                }
+                for i in lo..<hi {
+                    m[i] = m[i] * mu - g[i] * lr
+                    w[i] += nesterov ? m[i] * mu - g[i] * lr : m[i]
                 }
             }
         }
