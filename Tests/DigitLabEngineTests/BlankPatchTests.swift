@@ -155,4 +155,43 @@ struct BlankPatchTests {
         #expect(wrong == 0, "the patch holding the nonzero channel-\(channels / 2) pixel skipped its taps")
         #expect(finite > 0, "no tile skipped the taps of the all-zero channels")
     }
+
+    @Test("the weight gradient skips blank patches with the bytes of every multiply-add in order, from +0 and onto earlier sums",
+          arguments: [(28, 28, 1, 3, 3, 64), (13, 13, 64, 3, 3, 32), (12, 9, 3, 5, 2, 32), (4, 70, 16, 3, 3, 32)])
+    func weightGradientEqualsScalarSums(height: Int, width: Int, channels: Int, kernelHeight: Int, kernelWidth: Int,
+                                        filters: Int) throws {
+        let g = ConvGeometry(height: height, width: width, channels: channels, kernelHeight: kernelHeight, kernelWidth: kernelWidth)
+        let k = g.patchSize, perImage = g.patchesPerImage, images = 4
+        let x = BlankPatchTests.sparseImages(count: images, geometry: g, seed: UInt64(height * 17 + channels))
+        // Signed gradients with zeros among them, as a pooling leaves them.
+        let dOut = randomTensor([images * perImage * filters], seed: 5)
+        for i in stride(from: 0, to: dOut.count, by: 3) { dOut[i] = 0 }
+        let blankCount = (0..<images * perImage).filter { BlankPatchTests.isBlank(x, geometry: g, pixel: $0) }.count
+        try #require(blankCount > 0 && blankCount < images * perImage, "the images need blank and nonblank patches")
+
+        // Two chunks in turn onto the same sums (the second starts from the first's), from +0.
+        let dW = Tensor(shape: [k * filters])
+        var want = [Float](repeating: 0, count: k * filters)
+        for chunk in [0..<1, 1..<images] {
+            let pixels = chunk.count * perImage
+            let blocks = Tensor(shape: [pixels * filters])
+            packFilterBlocks(dOut.data + chunk.lowerBound * perImage * filters, rows: pixels, filters: filters, into: blocks.data)
+            convolveDirectWeightGradient(x.data, gradientBlocks: blocks.data, images: chunk, geometry: g, filters: filters,
+                                         kernelGradient: dW.data)
+            for q in chunk.lowerBound * perImage..<chunk.upperBound * perImage {
+                let image = q / perImage, oy = q % perImage / g.outWidth, ox = q % g.outWidth
+                for ky in 0..<g.kernelHeight {
+                    for j in 0..<g.kernelWidth * g.channels {
+                        let input = x[((image * g.height + oy + ky) * g.width + ox) * g.channels + j]
+                        let tap = ky * g.kernelWidth * g.channels + j
+                        for f in 0..<filters {
+                            want[tap * filters + f] = BlankPatchTests.multiplyAdd(want[tap * filters + f], input, dOut[q * filters + f])
+                        }
+                    }
+                }
+            }
+        }
+        let mismatches = (0..<k * filters).filter { dW[$0].bitPattern != want[$0].bitPattern }.count
+        #expect(mismatches == 0, "\(mismatches) of \(k * filters) kernel gradients differ from the scalar sums")
+    }
 }
