@@ -116,8 +116,11 @@ struct Bench: ParsableCommand {
             guard process.terminationStatus == 0 else { throw DataError(path, "the timed training run failed") }
             let history = try History.read(path: "\(out)/runs/\(caseSpec.name)+epochs=\(epochs)/seed-0/history.csv")
             let seconds = history.epochs.map(\.seconds).filter(\.isFinite)
-            let trainImages = Int((Double(dataset.train.count) * (1 - caseSpec.validationSplit)).rounded(.up))
-            let validationImages = dataset.train.count - trainImages
+            // The images the run trains and validates on, as the trainer splits them (a spec's
+            // `training.limit` first: the smoke spec's epoch is 10,000 images, not 60,000).
+            let source = min(dataset.train.count, caseSpec.limit ?? dataset.train.count)
+            let trainImages = Int((Double(source) * (1 - caseSpec.validationSplit)).rounded(.up))
+            let validationImages = source - trainImages
             timings.append(.init(spec: caseSpec.name, images: trainImages, secondsPerEpoch: seconds,
                                  peakResidentMB: ProcessMemory.peakResidentMB(in: printed),
                                  flopsPerEpoch: flops.training * Double(trainImages) + flops.forward * Double(validationImages),
