@@ -89,8 +89,8 @@ public final class Conv2D: ImageLocalLayer {
     /// its sums are made, and not at all where the sparse kernels hold it as zeros instead.
     private final class BackwardProgress { var kernelGradientBegun = false }
 
-    /// Taps (rows of the `[taps, filters]` kernel) below which re-laying out the kernel stays on
-    /// one thread.
+    /// The fewest taps (rows of the `[taps, filters]` kernel) a thread takes in `forEachTapShare`:
+    /// conv1's 9 stay on one thread, where a region would cost more than it shares.
     private static let tapsPerShare = 64
 
     /// How the layer's passes are computed.

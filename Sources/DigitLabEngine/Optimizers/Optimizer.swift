@@ -52,11 +52,12 @@ public enum OptimizerSettings: Sendable, Equatable {
 /// smaller parameters go to the threads in turn, each to the one given the fewest so far.
 ///
 /// Why: a region per parameter left the biases and dense kernels (too small to split) on the
-/// calling thread while the other waited. And the shares of a kernel are the taps a convolution
-/// sums, transposes and re-lays out on the same thread (`Conv2D`'s `forEachTapShare`), so a thread
-/// updates rows it has just written and that are in its own core's cache: with one split for the
-/// whole update, the helper read half of conv2's kernel gradient from the other core. An update is
-/// element-wise, so its bytes do not depend on the split.
+/// calling thread while the other waited. And a kernel's shares are the taps its convolution
+/// sums, transposes and re-lays out on the same thread (`Conv2D`'s `forEachTapShare`), so each
+/// thread updates rows it has just written, in its own core's cache (when the calling thread summed
+/// every kernel gradient alone, the helper read its half of each from the other core, and the
+/// calling thread waited about as long as it updated). An update is element-wise, so its bytes do
+/// not depend on the split.
 func parallelElements(of parameters: [Parameter], splitElements: Int = 16_384,
                       _ body: (_ parameter: Int, _ lo: Int, _ hi: Int) -> Void) {
     let total = parameters.reduce(0) { $0 + $1.value.count }
