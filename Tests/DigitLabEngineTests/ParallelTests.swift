@@ -6,18 +6,16 @@ import Testing
 /// `parallelFor` runs on the engine's `WorkerPool`, whose helper threads spin between regions and
 /// sleep when idle. Whatever state they are in, and whoever calls, every index must run exactly
 /// once, and a region must use the helpers, not only the calling thread.
+///
+/// Under `.engineThreads` (which pins the count), like every engine test. They were not, once: in
+/// a full-suite CI run (21eb216) the concurrent-regions test below counted one index 199 times of
+/// 200 while `ThreadCountTests`, which runs alone, was switching the engine's thread count (which
+/// replaces the pool). Whether the switch caused it was not established; runs set the count once,
+/// before any region, so the tests now wait for such a test to finish. The admission wait (behind
+/// it or a ZCA fit) counts against the time limits, which are there to catch a deadlock, not to
+/// time anything: hence ten minutes, not one.
 @Suite("Parallel regions", .serialized, .engineThreads)
 struct ParallelTests {
-    /// Under `.engineThreads`, like every engine test: a test that runs alone and sets another
-    /// thread count (`ThreadCountTests`) replaces the engine's pool, and once, in a full-suite CI
-    /// run with that happening beside the concurrent-regions test below, an index ran 199 times
-    /// of 200. A count change during regions is a test's doing (a run sets it once, before any),
-    /// so these tests now wait for such a test to finish. The admission wait (behind a ZCA fit or
-    /// that test) counts against the time limits, which are there to catch a deadlock, not to
-    /// time anything: hence ten minutes, not one.
-    init() {
-        TestEngine.pin()
-    }
 
     /// Runs `n` shares on `pool` and returns how often each ran and the threads that ran them.
     func visit(_ pool: WorkerPool, shares n: Int) -> (counts: [Int], threads: Set<pthread_t>) {

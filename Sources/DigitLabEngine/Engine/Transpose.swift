@@ -4,10 +4,10 @@
 ///
 /// Why: the kernel is re-laid out every training step for the input gradients
 /// (`packKernelByFilter`, `packKernelTapBlocks`) and each worker's kernel gradient goes into and
-/// out of its transposed form (`SparseOutputGradient.hold`, `release`), eight transposes of
-/// conv2's and conv3's 576x64 kernels a step, mostly on the calling thread while the other waits.
-/// The plain loop writes a float a cycle with a 2.3 KB stride (16 µs for one such kernel on a Zen
-/// 5); sixteen loaded rows turned in four rounds of shuffles take 2.6 µs.
+/// out of its transposed form (`SparseOutputGradient.hold`, `release`): eight transposes of
+/// conv2's and conv3's 576x64 kernels a step, all on the calling thread while the other waited,
+/// until f296c06. The plain loop writes a float a cycle with a 2.3 KB stride (16 µs for one such
+/// kernel on a Zen 5); sixteen loaded rows turned in four rounds of shuffles take 2.6 µs.
 public func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, sourceStride: Int,
                       into destination: UnsafeMutablePointer<Float>, destinationStride: Int) {
     let wholeRows = rows - rows % 16, wholeColumns = columns - columns % 16

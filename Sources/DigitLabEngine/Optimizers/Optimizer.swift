@@ -52,9 +52,10 @@ public enum OptimizerSettings: Sendable, Equatable {
 /// smaller parameters go to the threads in turn, each to the one given the fewest so far.
 ///
 /// Why: a region per parameter left the biases and dense kernels (too small to split) on the
-/// calling thread while the other waited. And a kernel's shares are the taps its convolution
-/// sums, transposes and re-lays out on the same thread (`Conv2D`'s `forEachTapShare`), so each
-/// thread updates rows it has just written, in its own core's cache (when the calling thread summed
+/// calling thread while the other waited. And for the paper's conv2 and conv3 (576 taps, 64
+/// filters), a kernel's shares are the taps its convolution sums, transposes and re-lays out on
+/// the same thread (`Conv2D`'s `forEachTapShare`; other shapes may split differently, which costs
+/// only cache misses), so each thread updates rows it has just written, in its own core's cache (when the calling thread summed
 /// every kernel gradient alone, the helper read its half of each from the other core, and the
 /// calling thread waited about as long as it updated). An update is element-wise, so its bytes do
 /// not depend on the split.
